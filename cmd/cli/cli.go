@@ -1,0 +1,88 @@
+// Package cli is the httpdg command line: flag parsing and the commands that
+// report on a config (-t, -S, -M, -L, -V, -v). A custom main that compiles in
+// third-party modules calls Main.
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/phases"
+)
+
+// Version is httpdg's own version.
+const Version = "0.1.0"
+
+// Main runs the command line and returns the process exit code.
+func Main(argv []string, stdout, stderr io.Writer) int {
+	args, err := parseArgs(argv)
+	if err != nil {
+		fmt.Fprintf(stderr, "httpdg: %v\n%s\n", err, usage())
+		return 1
+	}
+	switch {
+	case args.Help:
+		fmt.Fprintln(stderr, usage())
+		return 0
+	case args.Version:
+		fmt.Fprintf(stdout, "Server version: httpdg/%s (Apache/%s compatible)\n", Version, config.CompatVersion)
+		return 0
+	case args.Build:
+		printBuild(stdout, args)
+		return 0
+	case args.Directives:
+		return listDirectives(stdout, stderr)
+	}
+	cfg, err := loadConfig(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "httpdg: %v\n", err)
+		return 1
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "httpdg: warning: %s\n", w)
+	}
+	switch {
+	case args.Modules:
+		printModules(stdout, cfg)
+		return 0
+	case args.Settings:
+		printSettings(stdout, cfg)
+		return 0
+	case args.Test:
+		if args.Defined("DUMP_CONFIG") {
+			if err := config.Dump(stdout, cfg.Tree, cfg.ServerRoot); err != nil {
+				fmt.Fprintf(stderr, "httpdg: %v\n", err)
+				return 1
+			}
+		}
+		fmt.Fprintln(stderr, "Syntax OK")
+		return 0
+	}
+	fmt.Fprintln(stderr, "httpdg: the config is valid, but this build cannot serve yet: the server life cycle and the MPMs are not built. Use -t to check a config.")
+	return 1
+}
+
+// loadConfig reads and processes the config the flags name.
+func loadConfig(args *Args) (*config.Config, error) {
+	reg, err := phases.Directives()
+	if err != nil {
+		return nil, err
+	}
+	root := args.ServerRoot
+	if root == "" {
+		if root, err = os.Getwd(); err != nil {
+			return nil, err
+		}
+	}
+	return config.Load(config.Options{
+		ServerRoot: root,
+		File:       args.File,
+		Defines:    args.Defines,
+		Before:     args.Before,
+		After:      args.After,
+		Modules:    phases.ModuleInfos(),
+		Registry:   reg,
+	})
+}

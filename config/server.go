@@ -1,0 +1,66 @@
+package config
+
+import "regexp"
+
+// Server is the configuration of the main server or of one <VirtualHost>:
+// its per-module settings and its per-directory sections. It is plain data;
+// what it means for serving is the modules' business.
+type Server struct {
+	Origin    *Origin  // the <VirtualHost> line; nil for the main server
+	IsVirtual bool     // a <VirtualHost>
+	Addrs     []string // the <VirtualHost> addresses, as written
+	Sections  []*Section
+	conf      map[string]any
+}
+
+// NewServer returns an empty server config.
+func NewServer(origin *Origin, virtual bool, addrs []string) *Server {
+	return &Server{Origin: origin, IsVirtual: virtual, Addrs: addrs, conf: map[string]any{}}
+}
+
+// Section is one per-directory section (<Directory>, <Location>, <Files>,
+// their Match forms, <Proxy>) with the module settings made inside it.
+type Section struct {
+	Kind     string         // section name as declared, e.g. "Directory"
+	Arg      string         // path, URL or pattern
+	Regex    *regexp.Regexp // for the Match forms and "~" arguments
+	Origin   *Origin
+	Parent   *Section   // enclosing section (a <Files> inside a <Directory>)
+	Children []*Section // nested sections
+	conf     map[string]any
+}
+
+// NewSection returns an empty section.
+func NewSection(kind, arg string, re *regexp.Regexp, origin *Origin, parent *Section) *Section {
+	return &Section{Kind: kind, Arg: arg, Regex: re, Origin: origin, Parent: parent, conf: map[string]any{}}
+}
+
+// ServerConf returns module's settings of type T in s, created on first use.
+func ServerConf[T any](s *Server, module string) *T {
+	return confOf[T](s.conf, module)
+}
+
+// SectionConf returns module's settings of type T in sec, created on first use.
+func SectionConf[T any](sec *Section, module string) *T {
+	return confOf[T](sec.conf, module)
+}
+
+// Global returns module's process-wide settings of type T (Listen lines,
+// the error log...), created on first use.
+func Global[T any](c *Config, module string) *T {
+	if c.global == nil {
+		c.global = map[string]any{}
+	}
+	return confOf[T](c.global, module)
+}
+
+func confOf[T any](m map[string]any, module string) *T {
+	if v, ok := m[module]; ok {
+		if t, ok := v.(*T); ok {
+			return t
+		}
+	}
+	t := new(T)
+	m[module] = t
+	return t
+}

@@ -1,0 +1,217 @@
+package core
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/phases"
+)
+
+var logLevels = []string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug", "trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8"}
+
+func serverDirectives() []*config.Directive {
+	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
+		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h}
+	}
+	srv := func(c *config.Cmd) *ServerSettings { return ServerOf(c.Server) }
+	return []*config.Directive{
+		d("Listen", config.Take12, config.ServerOnly, "A port number or a numeric IP address and a port number, and an optional protocol", listen),
+		d("ServerName", config.Take1, config.ServerVhost, "The hostname and port of the server", func(c *config.Cmd) error {
+			name := c.Args[0]
+			if i := strings.Index(name, "://"); i >= 0 {
+				name = name[i+3:]
+			}
+			if strings.ContainsAny(name, "/ ") || name == "" {
+				return fmt.Errorf("ServerName: '%s' is not a host name", c.Args[0])
+			}
+			srv(c).ServerName = c.Args[0]
+			return nil
+		}),
+		d("ServerAlias", config.RawArgs, config.InVirtualHost, "A name or names alternately used to access the server", func(c *config.Cmd) error {
+			if len(c.Args) == 0 {
+				return fmt.Errorf("ServerAlias requires at least one argument, A name or names alternately used to access the server")
+			}
+			srv(c).ServerAliases = append(srv(c).ServerAliases, c.Args...)
+			return nil
+		}),
+		d("ServerAdmin", config.Take1, config.ServerVhost, "The email address of the server administrator", func(c *config.Cmd) error {
+			srv(c).ServerAdmin = c.Args[0]
+			return nil
+		}),
+		d("DocumentRoot", config.Take1, config.ServerVhost, "Root directory of the document tree", func(c *config.Cmd) error {
+			path := c.Path(c.Args[0])
+			if st, err := os.Stat(path); err != nil || !st.IsDir() {
+				c.Warn("DocumentRoot [%s] does not exist", path)
+			}
+			srv(c).DocumentRoot = path
+			return nil
+		}),
+		d("PidFile", config.Take1, config.ServerOnly, "A file for logging the server process ID", func(c *config.Cmd) error {
+			GlobalOf(c.Config).PidFile = c.Path(c.Args[0])
+			return nil
+		}),
+		d("ControlSocket", config.Take1, config.ServerOnly, "The Unix socket -k commands use to talk to the master (default logs/httpdg.sock)", func(c *config.Cmd) error {
+			GlobalOf(c.Config).ControlSocket = c.Path(c.Args[0])
+			return nil
+		}),
+		d("User", config.Take1, config.ServerOnly, "Effective user id for this server", func(c *config.Cmd) error {
+			GlobalOf(c.Config).User = c.Args[0]
+			return nil
+		}),
+		d("Group", config.Take1, config.ServerOnly, "Name (or #number) of group to run as", func(c *config.Cmd) error {
+			GlobalOf(c.Config).Group = c.Args[0]
+			return nil
+		}),
+		d("GracefulShutdownTimeout", config.Take1, config.ServerOnly, "Maximum time in seconds to wait for child processes to complete transactions during shutdown", func(c *config.Cmd) error {
+			t, err := c.Seconds(c.Args[0])
+			GlobalOf(c.Config).GracefulShutdownTimeout = t
+			return err
+		}),
+		d("ErrorLog", config.Take1, config.ServerVhost, "The filename of the error log", func(c *config.Cmd) error {
+			v := c.Args[0]
+			if !strings.HasPrefix(v, "|") && !strings.HasPrefix(strings.ToLower(v), "syslog") {
+				v = c.Path(v)
+			}
+			srv(c).ErrorLog = v
+			return nil
+		}),
+		d("LogLevel", config.Iterate, config.ServerVhostD, "Level of verbosity in error logging", logLevel),
+		d("ErrorLogFormat", config.Take12, config.ServerVhost, "Format string for the ErrorLog: apache (the default) or json", func(c *config.Cmd) error {
+			if len(c.Args) != 1 {
+				return fmt.Errorf("ErrorLogFormat: httpdg supports the formats apache and json, not Apache's %%-format strings")
+			}
+			v, err := c.OneOf(c.Args[0], "apache", "json")
+			srv(c).ErrorLogFormat = v
+			return err
+		}),
+		d("Timeout", config.Take1, config.ServerVhost, "Timeout duration (sec)", func(c *config.Cmd) error {
+			t, err := c.Seconds(c.Args[0])
+			srv(c).Timeout = t
+			return err
+		}),
+		d("KeepAlive", config.Flag, config.ServerVhost, "Whether persistent connections should be On or Off", func(c *config.Cmd) error {
+			v := c.Flag()
+			srv(c).KeepAlive = &v
+			return nil
+		}),
+		d("KeepAliveTimeout", config.Take1, config.ServerVhost, "Keep-Alive timeout duration (sec)", func(c *config.Cmd) error {
+			t, err := c.Seconds(c.Args[0])
+			srv(c).KeepAliveTimeout = t
+			return err
+		}),
+		d("MaxKeepAliveRequests", config.Take1, config.ServerVhost, "Maximum number of Keep-Alive requests per connection, or 0 for infinite", func(c *config.Cmd) error {
+			n, err := c.Int(c.Args[0], 0, 1<<31-1)
+			srv(c).MaxKeepAliveRequests = n
+			return err
+		}),
+		d("LimitRequestFields", config.Take1, config.ServerVhost, "Limit (0 = unlimited) on max number of header fields in a request message", limitPtr(func(s *ServerSettings) **int64 { return &s.LimitRequestFields }, 0, 32767)),
+		d("LimitRequestFieldSize", config.Take1, config.ServerVhost, "Limit on maximum size of an HTTP request header field", limitPtr(func(s *ServerSettings) **int64 { return &s.LimitRequestFieldSz }, 0, 65536)),
+		d("LimitRequestLine", config.Take1, config.ServerVhost, "Limit on maximum size of an HTTP request line", limitPtr(func(s *ServerSettings) **int64 { return &s.LimitRequestLine }, 0, 65536)),
+		d("ServerTokens", config.Take1, config.ServerOnly, "Tokens displayed in the Server: header - Min[imal], Major, Minor, Prod[uctOnly], OS, or Full", func(c *config.Cmd) error {
+			v := strings.ToLower(c.Args[0])
+			choices := map[string]string{"min": "Minimal", "minimal": "Minimal", "major": "Major", "minor": "Minor", "prod": "ProductOnly", "productonly": "ProductOnly", "os": "OS", "full": "Full"}
+			if choices[v] == "" {
+				return fmt.Errorf("ServerTokens takes 1 argument: 'Prod(uctOnly)', 'Major', 'Minor', 'Min(imal)', 'OS', or 'Full'")
+			}
+			GlobalOf(c.Config).ServerTokens = choices[v]
+			return nil
+		}),
+		d("TraceEnable", config.Take1, config.ServerVhost, "'on' (default), 'off' or 'extended' to trace request body content", func(c *config.Cmd) error {
+			v, err := c.OneOf(c.Args[0], "on", "off", "extended")
+			if err != nil {
+				return fmt.Errorf("TraceEnable must be one of 'on', 'off', or 'extended'")
+			}
+			GlobalOf(c.Config).TraceEnable = v
+			return nil
+		}),
+		d("Protocols", config.Iterate, config.ServerVhost, "Controls which protocols are allowed", func(c *config.Cmd) error {
+			for _, p := range c.Args {
+				v, err := c.OneOf(p, "h2", "h2c", "http/1.1")
+				if err != nil {
+					return err
+				}
+				srv(c).Protocols = append(srv(c).Protocols, v)
+			}
+			return nil
+		}),
+		d("HostnameLookups", config.Take1, config.ServerVhostD, "\"on\" to enable, \"off\" to disable reverse DNS lookups, or \"double\" to enable double-reverse DNS lookups", func(c *config.Cmd) error {
+			v, err := c.OneOf(c.Args[0], "on", "off", "double")
+			srv(c).HostnameLookups = v
+			return err
+		}),
+		d("AccessFileName", config.Iterate, config.ServerVhost, "Name(s) of per-directory config files (default: .htaccess)", func(c *config.Cmd) error {
+			srv(c).AccessFileName = c.Args
+			return nil
+		}),
+	}
+}
+
+func limitPtr(field func(*ServerSettings) **int64, lo, hi int64) func(*config.Cmd) error {
+	return func(c *config.Cmd) error {
+		n, err := c.Int(c.Args[0], lo, hi)
+		if err != nil {
+			return err
+		}
+		*field(ServerOf(c.Server)) = &n
+		return nil
+	}
+}
+
+func listen(c *config.Cmd) error {
+	hp, err := config.ParseHostPort(c.Args[0], true)
+	if err != nil {
+		return fmt.Errorf("Listen %s: %v", c.Args[0], err)
+	}
+	proto := "http"
+	if hp.Port == 443 {
+		proto = "https"
+	}
+	if len(c.Args) == 2 {
+		if proto, err = c.OneOf(c.Args[1], "http", "https"); err != nil {
+			return err
+		}
+	}
+	g := GlobalOf(c.Config)
+	for _, l := range g.Listeners {
+		if l.Addr == hp {
+			return fmt.Errorf("Cannot define multiple Listeners on the same IP:port (%s was first defined at %s)", c.Args[0], l.Origin.Short())
+		}
+	}
+	g.Listeners = append(g.Listeners, Listener{Addr: hp, Protocol: proto, Origin: c.Node.Origin})
+	return nil
+}
+
+// logLevel handles "LogLevel level [module:level]...".
+func logLevel(c *config.Cmd) error {
+	s := ServerOf(c.Server)
+	for _, a := range c.Args {
+		mod, level, scoped := strings.Cut(a, ":")
+		if !scoped {
+			level = a
+		}
+		ok := false
+		for _, l := range logLevels {
+			if strings.EqualFold(l, level) {
+				level, ok = l, true
+			}
+		}
+		if !ok {
+			return fmt.Errorf("LogLevel requires level keyword: one of emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8")
+		}
+		if !scoped {
+			s.LogLevel = level
+			continue
+		}
+		if s.ModuleLogLevels == nil {
+			s.ModuleLogLevels = map[string]string{}
+		}
+		name := strings.TrimSuffix(mod, "_module")
+		if phases.LookupModule(name+"_module") == nil {
+			return fmt.Errorf("LogLevel: cannot find module %s", mod)
+		}
+		s.ModuleLogLevels[name] = level
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package core
+
+import (
+	"time"
+
+	"github.com/httpdg/httpdg/config"
+)
+
+// Listener is one Listen line.
+type Listener struct {
+	Addr     config.HostPort
+	Protocol string // "http" or "https"
+	Origin   *config.Origin
+}
+
+// Global holds the core settings that are process-wide.
+type Global struct {
+	Listeners               []Listener
+	PidFile                 string
+	User, Group             string
+	ControlSocket           string
+	GracefulShutdownTimeout time.Duration
+	ServerTokens            string
+	TraceEnable             string
+}
+
+// ServerSettings holds the core settings of one server (main or virtual).
+type ServerSettings struct {
+	ServerName           string
+	ServerAliases        []string
+	ServerAdmin          string
+	DocumentRoot         string
+	ErrorLog             string
+	LogLevel             string
+	ModuleLogLevels      map[string]string
+	ErrorLogFormat       string
+	Timeout              time.Duration
+	KeepAlive            *bool
+	KeepAliveTimeout     time.Duration
+	MaxKeepAliveRequests int64
+	LimitRequestFields   *int64
+	LimitRequestFieldSz  *int64
+	LimitRequestLine     *int64
+	Protocols            []string
+	HostnameLookups      string
+	AccessFileName       []string
+	Hooks                []HookRef
+}
+
+// DirSettings holds the core settings of a per-directory section (or of a
+// server's defaults for all directories).
+type DirSettings struct {
+	Options           []string
+	AllowOverride     []string
+	Handler           string
+	ErrorDocuments    map[int]string
+	LimitRequestBody  *int64
+	AddDefaultCharset string
+	ServerSignature   string
+	Hooks             []HookRef
+}
+
+// HookRef is a named Go handler attached to a phase by a GoHook* or
+// GoMapHandler directive.
+type HookRef struct {
+	Phase   string // e.g. "open_logs", "translate_name", "map_handler"
+	Name    string // e.g. "startuplog.OpenLogs"
+	Handler any
+	Order   string // "", "early" or "late"
+	Pattern string // GoMapHandler's URI regex
+	Origin  *config.Origin
+}
+
+// GlobalOf returns the process-wide core settings of cfg.
+func GlobalOf(cfg *config.Config) *Global { return config.Global[Global](cfg, ModuleName) }
+
+// ServerOf returns the core settings of server s.
+func ServerOf(s *config.Server) *ServerSettings { return config.ServerConf[ServerSettings](s, ModuleName) }
+
+// dirOf returns the settings a per-directory directive writes: those of the
+// enclosing section, or the server's defaults outside any section.
+func dirOf(cmd *config.Cmd) *DirSettings {
+	if cmd.Section != nil {
+		return config.SectionConf[DirSettings](cmd.Section, ModuleName)
+	}
+	return config.ServerConf[DirSettings](cmd.Server, ModuleName+".dir")
+}
