@@ -1,0 +1,2 @@
+// Package alias is httpdg's alias module.
+package alias

@@ -1,0 +1,2 @@
+// Package authbasic is httpdg's authbasic module.
+package authbasic

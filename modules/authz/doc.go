@@ -1,0 +1,2 @@
+// Package authz is httpdg's authz module.
+package authz

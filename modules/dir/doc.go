@@ -1,0 +1,2 @@
+// Package dir is httpdg's dir module.
+package dir

@@ -1,0 +1,2 @@
+// Package headers is httpdg's headers module.
+package headers

@@ -1,0 +1,2 @@
+// Package logconfig is httpdg's logconfig module.
+package logconfig

@@ -1,0 +1,2 @@
+// Package lua is httpdg's lua module.
+package lua

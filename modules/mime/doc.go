@@ -1,0 +1,2 @@
+// Package mime is httpdg's mime module.
+package mime

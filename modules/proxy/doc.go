@@ -1,0 +1,2 @@
+// Package proxy is httpdg's proxy module.
+package proxy

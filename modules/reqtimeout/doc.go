@@ -1,0 +1,2 @@
+// Package reqtimeout is httpdg's reqtimeout module.
+package reqtimeout

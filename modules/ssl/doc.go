@@ -1,0 +1,2 @@
+// Package ssl is httpdg's ssl module.
+package ssl

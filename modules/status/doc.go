@@ -1,0 +1,2 @@
+// Package status is httpdg's status module.
+package status
