@@ -83,14 +83,14 @@ func (c Context) Describe() string {
 // Directive declares one config directive: what it is called, how it takes
 // arguments, where it may appear, and what to do with it.
 type Directive struct {
-	Name     string   // as documented, e.g. "Listen"; a section's name without '<'
-	Module   string   // the declaring module, e.g. "core_module"; set on registration
-	Form     ArgForm  // argument form
-	Contexts Context  // where the directive may appear
-	Help     string   // one line, appended to argument-count errors as Apache does
-	Section  bool     // a container: written <Name args> ... </Name>
-	Built    bool     // true when its run-time behaviour exists; -L marks the others
-	ReadTime bool     // acted on while the file is read (Include, Define, If*...)
+	Name     string  // as documented, e.g. "Listen"; a section's name without '<'
+	Module   string  // the declaring module, e.g. "core_module"; set on registration
+	Form     ArgForm // argument form
+	Contexts Context // where the directive may appear
+	Help     string  // one line, appended to argument-count errors as Apache does
+	Section  bool    // a container: written <Name args> ... </Name>
+	Built    bool    // true when its run-time behaviour exists; -L marks the others
+	ReadTime bool    // acted on while the file is read (Include, Define, If*...)
 	Handler  func(*Cmd) error
 }
 

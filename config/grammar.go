@@ -104,7 +104,9 @@ type lineScanner struct {
 	file string
 }
 
-func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v' }
+func isBlank(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'
+}
 
 func (l *lineScanner) Next() (lexer.Token, error) {
 	for l.pos < len(l.s) && isBlank(l.s[l.pos]) {

@@ -39,14 +39,14 @@ type Options struct {
 // Config is the outcome of reading and processing a config.
 type Config struct {
 	ServerRoot string
-	File       string    // the main config file, absolute
-	Tree       []*Node   // the effective tree
-	MPM        string    // prefork, worker or event
-	Params     []string  // defined parameters (-D and Define), in definition order
+	File       string            // the main config file, absolute
+	Tree       []*Node           // the effective tree
+	MPM        string            // prefork, worker or event
+	Params     []string          // defined parameters (-D and Define), in definition order
 	Vars       map[string]string // Define NAME VALUE
-	Warnings   []Warning // remarks that did not stop the read
-	Main       *Server   // the main server
-	Vhosts     []*Server // <VirtualHost> sections in config order
+	Warnings   []Warning         // remarks that did not stop the read
+	Main       *Server           // the main server
+	Vhosts     []*Server         // <VirtualHost> sections in config order
 
 	global map[string]any // per-module global state, see Global
 }

@@ -75,7 +75,9 @@ type HookRef struct {
 func GlobalOf(cfg *config.Config) *Global { return config.Global[Global](cfg, ModuleName) }
 
 // ServerOf returns the core settings of server s.
-func ServerOf(s *config.Server) *ServerSettings { return config.ServerConf[ServerSettings](s, ModuleName) }
+func ServerOf(s *config.Server) *ServerSettings {
+	return config.ServerConf[ServerSettings](s, ModuleName)
+}
 
 // dirOf returns the settings a per-directory directive writes: those of the
 // enclosing section, or the server's defaults outside any section.
