@@ -24,6 +24,9 @@ type Module struct {
 	// MPM names the multi-processing module this is ("prefork"); only the
 	// selected MPM counts as loaded for <IfModule>.
 	MPM string
+	// Internal marks a module that only groups directives (mpm_common): it
+	// is not listed by -M, not named by LoadModule or <IfModule>.
+	Internal bool
 	// Directives the module declares.
 	Directives []*config.Directive
 	// Handlers are named Go handlers the config may name in GoHook*
@@ -121,6 +124,9 @@ func Directives() (*config.Registry, error) {
 func ModuleInfos() []config.ModuleInfo {
 	var out []config.ModuleInfo
 	for _, m := range Modules() {
+		if m.Internal {
+			continue
+		}
 		out = append(out, config.ModuleInfo{Name: m.Name, Source: m.Source, MPM: m.MPM})
 	}
 	return out

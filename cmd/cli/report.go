@@ -17,7 +17,7 @@ import (
 func printModules(w io.Writer, cfg *config.Config) {
 	fmt.Fprintln(w, "Loaded Modules:")
 	for _, m := range phases.Modules() {
-		if m.MPM != "" && m.MPM != cfg.MPM {
+		if m.Internal || m.MPM != "" && m.MPM != cfg.MPM {
 			continue
 		}
 		fmt.Fprintf(w, " %s (static)\n", m.Name)
