@@ -29,6 +29,10 @@ type Module struct {
 	Internal bool
 	// Directives the module declares.
 	Directives []*config.Directive
+	// RegisterHooks adds the module's hooks for one generation; it is called
+	// with that generation's processed config, so it can attach handlers the
+	// config names (as the core module does for GoHook* directives).
+	RegisterHooks func(h *ServerHooks, cfg *config.Config) error
 	// Handlers are named Go handlers the config may name in GoHook*
 	// directives, e.g. "startuplog.OpenLogs".
 	Handlers map[string]any

@@ -57,11 +57,14 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
+		if err := checkConfig(args); err != nil {
+			fmt.Fprintf(stderr, "httpdg: %v\n", err)
+			return 1
+		}
 		fmt.Fprintln(stderr, "Syntax OK")
 		return 0
 	}
-	fmt.Fprintln(stderr, "httpdg: the config is valid, but this build cannot serve yet: the server life cycle and the MPMs are not built. Use -t to check a config.")
-	return 1
+	return run(args, stderr)
 }
 
 // loadConfig reads and processes the config the flags name.

@@ -18,7 +18,7 @@ func init() {
 	ds = append(ds, serverDirectives()...)
 	ds = append(ds, dirDirectives()...)
 	ds = append(ds, goHookDirectives()...)
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "core.c", Directives: ds})
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "core.c", Directives: ds, RegisterHooks: registerHooks})
 	// Apache's http_module and so_module are part of every server; configs
 	// test for them with <IfModule>.
 	phases.RegisterModule(&phases.Module{Name: "http_module", Source: "http_core.c"})

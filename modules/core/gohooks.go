@@ -72,6 +72,9 @@ func goHook(c *config.Cmd, phase string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", c.Directive.Name, err)
 	}
+	if err := checkHookType(phase, h); err != nil {
+		return fmt.Errorf("%s %s: %v", c.Directive.Name, c.Args[0], err)
+	}
 	order := ""
 	if len(c.Args) == 2 {
 		if order, err = c.OneOf(strings.ToLower(c.Args[1]), "early", "late"); err != nil {

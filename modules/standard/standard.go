@@ -15,6 +15,7 @@ import (
 	_ "github.com/httpdg/httpdg/modules/proxy"
 	_ "github.com/httpdg/httpdg/modules/reqtimeout"
 	_ "github.com/httpdg/httpdg/modules/ssl"
+	_ "github.com/httpdg/httpdg/modules/startuplog"
 	_ "github.com/httpdg/httpdg/modules/status"
 	_ "github.com/httpdg/httpdg/mpm"
 )

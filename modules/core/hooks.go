@@ -1,0 +1,146 @@
+package core
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/phases"
+)
+
+// serverPhase finds the life-cycle hook a GoHook* phase attaches to; ok is
+// false for request phases (run by the HTTP layer).
+func serverPhase(h *phases.ServerHooks, phase string) (server *phases.Hook[phases.ServerHookFunc], child *phases.Hook[phases.ChildHookFunc], ok bool) {
+	switch phase {
+	case "pre_config":
+		return h.PreConfig, nil, true
+	case "check_config":
+		return h.CheckConfig, nil, true
+	case "open_logs":
+		return h.OpenLogs, nil, true
+	case "post_config":
+		return h.PostConfig, nil, true
+	case "child_init":
+		return nil, h.ChildInit, true
+	case "child_exit":
+		return nil, h.ChildExit, true
+	case "monitor":
+		return nil, h.Monitor, true
+	}
+	return nil, nil, false
+}
+
+// checkHookType is the config-time check that a named Go handler has the
+// signature its phase calls.
+func checkHookType(phase string, h any) error {
+	_, _, isServer := serverPhase(phases.NewServerHooks(), phase)
+	if !isServer {
+		return nil
+	}
+	switch phase {
+	case "child_init", "child_exit", "monitor":
+		if _, ok := phases.AsChildHook(h); !ok {
+			return fmt.Errorf("a %s handler must be a func(p *phases.Pool, s *phases.Server) error, not %T", phase, h)
+		}
+	default:
+		if _, ok := phases.AsServerHook(h); !ok {
+			return fmt.Errorf("a %s handler must be a func(pconf, plog, ptemp *phases.Pool, s *phases.Server) error, not %T", phase, h)
+		}
+	}
+	return nil
+}
+
+// registerHooks is the core module's part of every generation: open the
+// error log first thing in open_logs, and attach the GoHook* handlers the
+// config names, in config order.
+func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
+	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: openErrorLog, Origin: "core_module", Module: ModuleName, Order: phases.ReallyFirst})
+	for _, ref := range ServerOf(cfg.Main).Hooks {
+		server, child, ok := serverPhase(h, ref.Phase)
+		if !ok {
+			continue
+		}
+		order, err := phases.OrderOf(ref.Order)
+		if err != nil {
+			return err
+		}
+		origin := ref.Name + " (Go)"
+		if server != nil {
+			f, _ := phases.AsServerHook(ref.Handler)
+			server.Add(phases.Entry[phases.ServerHookFunc]{Fn: f, Origin: origin, Module: ref.Name, Order: order})
+		} else {
+			f, _ := phases.AsChildHook(ref.Handler)
+			child.Add(phases.Entry[phases.ChildHookFunc]{Fn: f, Origin: origin, Module: ref.Name, Order: order})
+		}
+	}
+	return nil
+}
+
+// openErrorLog opens the main server's ErrorLog into plog, so every restart
+// (which clears plog) reopens it and logrotate works.
+func openErrorLog(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
+	ss := ServerOf(s.Main)
+	target := ss.ErrorLog
+	if target == "" {
+		target = filepath.Join(s.Config.ServerRoot, "logs/error_log")
+	}
+	var w io.WriteCloser
+	switch {
+	case strings.HasPrefix(target, "|"):
+		pw, err := pipedLog(strings.TrimSpace(strings.TrimPrefix(target, "|")))
+		if err != nil {
+			return fmt.Errorf("could not open error log pipe %s: %w", target, err)
+		}
+		w = pw
+	case strings.HasPrefix(strings.ToLower(target), "syslog"):
+		sw, err := syslogWriter(target)
+		if err != nil {
+			return fmt.Errorf("could not open syslog: %w", err)
+		}
+		w = sw
+	default:
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("could not open error log file %s: %w", target, err)
+		}
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("could not open error log file %s: %w", target, err)
+		}
+		w = f
+	}
+	log := phases.NewErrorLog(w, phases.ErrorLogOptions{
+		Format: ss.ErrorLogFormat, Level: ss.LogLevel, ModuleLevels: ss.ModuleLogLevels, Closer: w,
+	})
+	plog.CleanupRegister("core_module error log", log.Close)
+	s.Log = log
+	return nil
+}
+
+// pipedLog starts a piped logger ("|command") reading the log on stdin.
+func pipedLog(command string) (io.WriteCloser, error) {
+	cmd := exec.Command("/bin/sh", "-c", command)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &pipeCloser{WriteCloser: stdin, cmd: cmd}, nil
+}
+
+type pipeCloser struct {
+	io.WriteCloser
+	cmd *exec.Cmd
+}
+
+func (p *pipeCloser) Close() error {
+	err := p.WriteCloser.Close()
+	_ = p.cmd.Wait()
+	return err
+}

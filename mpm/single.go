@@ -1,0 +1,89 @@
+package mpm
+
+import (
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/httpdg/httpdg/phases"
+	"golang.org/x/sys/unix"
+)
+
+// RunSingle is -X (and, until the multi-process MPMs exist, -D FOREGROUND):
+// the whole life cycle in one process with one in-process child. It returns
+// when the server stops. ready, if set, is called each time a child is up.
+//
+// TERM/INT stop: child_exit, pchild destroyed, pconf cleared. HUP/USR1
+// restart: the new config is read first and, if it fails, the running
+// generation goes on (the error is logged); otherwise the child leaves
+// (child_exit), pconf is cleared and a new generation starts with the
+// restart count +1. WINCH (graceful-stop) stops, except while stdin is a
+// terminal, where resizing a window sends it.
+func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) error {
+	if err := lc.Start(); err != nil {
+		return err
+	}
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	for {
+		pchild := lc.ChildInit()
+		if ready != nil {
+			ready()
+		}
+		restart := false
+		for !restart {
+			select {
+			case <-ticker.C:
+				lc.Monitor()
+			case sig := <-signals:
+				switch sig {
+				case syscall.SIGWINCH:
+					if isTerminal(os.Stdin) {
+						continue
+					}
+					fallthrough
+				case syscall.SIGTERM, os.Interrupt:
+					lc.Log.Notice("core", "caught %s, shutting down", signalName(sig))
+					lc.ChildExit(pchild)
+					lc.Shutdown()
+					return nil
+				case syscall.SIGHUP, syscall.SIGUSR1:
+					if _, err := lc.Load(); err != nil {
+						lc.Log.Error("core", "restart aborted, generation %d goes on serving: %v", lc.Process.Generation, err)
+						continue
+					}
+					lc.Log.Notice("core", "caught %s, restarting", signalName(sig))
+					restart = true
+				}
+			}
+		}
+		lc.ChildExit(pchild)
+		lc.ClearConfig()
+		if err := lc.RunGeneration(); err != nil {
+			lc.Shutdown()
+			return err
+		}
+	}
+}
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGUSR1:
+		return "SIGUSR1"
+	case syscall.SIGWINCH:
+		return "SIGWINCH"
+	}
+	return sig.String()
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,147 @@
+package phases
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+)
+
+// LogLevels are Apache's error-log levels, most severe first.
+var LogLevels = []string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+	"trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8"}
+
+func levelIndex(name string) int {
+	for i, l := range LogLevels {
+		if strings.EqualFold(l, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// ErrorLog is the server's error log: zerolog events rendered in Apache's
+// layout ("[time] [module:level] [pid N:tid N] message") or as JSON lines.
+// A level applies to all modules unless a module has its own (LogLevel
+// warn ssl:info).
+type ErrorLog struct {
+	zl           zerolog.Logger
+	level        int
+	moduleLevels map[string]int
+	closer       io.Closer
+}
+
+// ErrorLogOptions configure NewErrorLog.
+type ErrorLogOptions struct {
+	Format       string            // "apache" (default) or "json"
+	Level        string            // default "warn"
+	ModuleLevels map[string]string // module (without _module) → level
+	Closer       io.Closer         // closed by Close (the log file)
+}
+
+// NewErrorLog returns an error log writing to w.
+func NewErrorLog(w io.Writer, o ErrorLogOptions) *ErrorLog {
+	if o.Format != "json" {
+		w = &apacheWriter{out: w}
+	}
+	l := &ErrorLog{
+		zl:     zerolog.New(w),
+		level:  levelIndex("warn"),
+		closer: o.Closer,
+	}
+	if i := levelIndex(o.Level); i >= 0 {
+		l.level = i
+	}
+	for m, lv := range o.ModuleLevels {
+		if i := levelIndex(lv); i >= 0 {
+			if l.moduleLevels == nil {
+				l.moduleLevels = map[string]int{}
+			}
+			l.moduleLevels[m] = i
+		}
+	}
+	return l
+}
+
+// StderrLog is the log used before open_logs has opened the configured one.
+func StderrLog() *ErrorLog { return NewErrorLog(os.Stderr, ErrorLogOptions{Level: "notice"}) }
+
+// Enabled reports whether a message of level from module would be written.
+func (l *ErrorLog) Enabled(module, level string) bool {
+	max := l.level
+	if m, ok := l.moduleLevels[strings.TrimSuffix(module, "_module")]; ok {
+		max = m
+	}
+	i := levelIndex(level)
+	return i >= 0 && i <= max
+}
+
+// Log writes one message. module is a short module name ("core", "lua").
+func (l *ErrorLog) Log(module, level, format string, args ...any) {
+	if l == nil || !l.Enabled(module, level) {
+		return
+	}
+	l.zl.Log().
+		Str("time", time.Now().Format("2006-01-02T15:04:05.000000Z07:00")).
+		Str("module", strings.TrimSuffix(module, "_module")).
+		Str("level", strings.ToLower(level)).
+		Int("pid", os.Getpid()).
+		Int("tid", unix.Gettid()).
+		Msg(fmt.Sprintf(format, args...))
+}
+
+// Error, Warn, Notice, Info and Debug log at their level.
+func (l *ErrorLog) Error(module, format string, args ...any) { l.Log(module, "error", format, args...) }
+func (l *ErrorLog) Warn(module, format string, args ...any)  { l.Log(module, "warn", format, args...) }
+func (l *ErrorLog) Notice(module, format string, args ...any) {
+	l.Log(module, "notice", format, args...)
+}
+func (l *ErrorLog) Info(module, format string, args ...any)  { l.Log(module, "info", format, args...) }
+func (l *ErrorLog) Debug(module, format string, args ...any) { l.Log(module, "debug", format, args...) }
+
+// Close closes the underlying file, if the log owns one.
+func (l *ErrorLog) Close() error {
+	if l == nil || l.closer == nil {
+		return nil
+	}
+	return l.closer.Close()
+}
+
+// apacheWriter renders zerolog's JSON events in Apache's error-log layout.
+type apacheWriter struct {
+	mu  sync.Mutex
+	out io.Writer
+}
+
+func (a *apacheWriter) Write(p []byte) (int, error) {
+	var ev struct {
+		Time    string `json:"time"`
+		Module  string `json:"module"`
+		Level   string `json:"level"`
+		Pid     int    `json:"pid"`
+		Tid     int    `json:"tid"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(p, &ev); err != nil {
+		return 0, err
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.000000Z07:00", ev.Time)
+	if err != nil {
+		t = time.Now()
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "[%s] [%s:%s] [pid %d:tid %d] %s\n", t.Format("Mon Jan 02 15:04:05.000000 2006"), ev.Module, ev.Level, ev.Pid, ev.Tid, ev.Message)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := a.out.Write(b.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
