@@ -22,11 +22,16 @@ type Lifecycle struct {
 	Hooks  *ServerHooks
 	// Log is the current error log: stderr until open_logs opens one.
 	Log *ErrorLog
+
+	// buildHooks collects the hooks of a generation (BuildServerHooks;
+	// tests replace it). logFor is the log a generation starts with.
+	buildHooks func(*config.Config) (*ServerHooks, error)
+	logFor     func() *ErrorLog
 }
 
 // NewLifecycle returns a life cycle with pglobal, plog and pconf made.
 func NewLifecycle(load func() (*config.Config, error)) *Lifecycle {
-	lc := &Lifecycle{Load: load, Log: StderrLog()}
+	lc := &Lifecycle{Load: load, Log: StderrLog(), buildHooks: BuildServerHooks, logFor: StderrLog}
 	lc.Pglobal = NewPool("pglobal", func(err error) { lc.Log.Error("core", "%v", err) })
 	lc.Plog = lc.Pglobal.Sub("plog")
 	lc.Pconf = lc.Pglobal.Sub("pconf")
@@ -86,7 +91,7 @@ func (lc *Lifecycle) RunGeneration() error {
 		return err
 	}
 	lc.Plog.Clear()
-	s.Log = StderrLog() // until open_logs opens the configured log
+	s.Log = lc.logFor() // until open_logs opens the configured log
 	if err := RunServerHook(hooks.OpenLogs, lc.Pconf, lc.Plog, ptemp, s); err != nil {
 		return err
 	}
@@ -104,7 +109,7 @@ func (lc *Lifecycle) readConfig() (*config.Config, *ServerHooks, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	hooks, err := BuildServerHooks(cfg)
+	hooks, err := lc.buildHooks(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -57,6 +57,12 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
+		if args.Defined("DUMP_HOOKS") {
+			if err := dumpHooks(stdout, cfg); err != nil {
+				fmt.Fprintf(stderr, "httpdg: %v\n", err)
+				return 1
+			}
+		}
 		if err := checkConfig(args); err != nil {
 			fmt.Fprintf(stderr, "httpdg: %v\n", err)
 			return 1

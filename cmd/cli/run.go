@@ -43,3 +43,16 @@ func run(args *Args, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// dumpHooks is -t -D DUMP_HOOKS.
+func dumpHooks(w io.Writer, cfg *config.Config) error {
+	hooks, err := phases.BuildServerHooks(cfg)
+	if err != nil {
+		return err
+	}
+	infos, err := hooks.Describe()
+	if err != nil {
+		return err
+	}
+	return phases.DumpHooks(w, infos)
+}

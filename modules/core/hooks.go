@@ -58,7 +58,7 @@ func checkHookType(phase string, h any) error {
 // error log first thing in open_logs, and attach the GoHook* handlers the
 // config names, in config order.
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: openErrorLog, Origin: "core_module", Module: ModuleName, Order: phases.ReallyFirst})
+	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: openErrorLog, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
 	for _, ref := range ServerOf(cfg.Main).Hooks {
 		server, child, ok := serverPhase(h, ref.Phase)
 		if !ok {
