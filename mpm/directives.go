@@ -164,13 +164,17 @@ func handle(c *config.Cmd, d *decl) error {
 			return fmt.Errorf("%s: '%s' is not a whole number", d.name, arg)
 		}
 		lo, hi := d.lo(mpm), d.hi(mpm)
+		// Like Apache, out-of-range values are clamped with a warning, so a
+		// config Apache accepts is accepted here too.
 		switch {
 		case n < lo && d.zeroOK:
 			return fmt.Errorf("%s must be a positive number or 0 (no limit), not %d", d.name, n)
 		case n < lo:
-			return fmt.Errorf("%s must be a positive number, not %d", d.name, n)
+			c.Warn("%s of %d not allowed, increasing to %d", d.name, n, lo)
+			n = lo
 		case n > hi:
-			return fmt.Errorf("%s of %d exceeds the compile-time limit of %d", d.name, n, hi)
+			c.Warn("%s of %d exceeds compile-time limit of %d, decreasing to match", d.name, n, hi)
+			n = hi
 		}
 		v.N = n
 	}

@@ -222,29 +222,51 @@ func TestSettings(t *testing.T) {
 	}
 }
 
+// TestClampedWithWarning: out-of-range numbers are clamped with a warning,
+// as Apache does, so configs Apache accepts load.
+func TestClampedWithWarning(t *testing.T) {
+	tests := []struct {
+		conf, warn string
+		get        func(mpm.Settings) int
+		want       int
+	}{
+		{"MPM prefork\nStartServers 0\n", "StartServers of 0 not allowed, increasing to 1", func(s mpm.Settings) int { return s.StartServers }, 1},
+		{"StartServers -3\n", "StartServers of -3 not allowed, increasing to 1", func(s mpm.Settings) int { return s.StartServers }, 1},
+		{"ThreadsPerChild 0\n", "ThreadsPerChild of 0 not allowed, increasing to 1", func(s mpm.Settings) int { return s.ThreadsPerChild }, 1},
+		{"ServerLimit 20001\n", "ServerLimit of 20001 exceeds compile-time limit of 20000, decreasing to match", func(s mpm.Settings) int { return s.ServerLimit }, 20000},
+		{"MPM prefork\nServerLimit 200001\n", "ServerLimit of 200001 exceeds compile-time limit of 200000", func(s mpm.Settings) int { return s.ServerLimit }, 200000},
+		{"ThreadLimit 30000\n", "ThreadLimit of 30000 exceeds compile-time limit of 20000", func(s mpm.Settings) int { return s.ThreadLimit }, 20000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.warn, func(t *testing.T) {
+			cfg, _, err := phasestest.Load(t, map[string]string{"conf/httpd.conf": tt.conf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ws := warnings(cfg); !strings.Contains(ws, tt.warn) {
+				t.Errorf("warnings\n%s\ndo not contain %q", ws, tt.warn)
+			}
+			if got := tt.get(mpm.SettingsOf(cfg)); got != tt.want {
+				t.Errorf("value %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		conf string
 		line int
 		want string
 	}{
-		{"MPM prefork\nStartServers 0\n", 2, "StartServers must be a positive number, not 0"},
-		{"StartServers -3\n", 1, "StartServers must be a positive number, not -3"},
 		{"\n\nMaxRequestWorkers many\n", 3, "MaxRequestWorkers: 'many' is not a whole number"},
-		{"MaxClients 0\n", 1, "MaxClients must be a positive number, not 0"},
-		{"ServerLimit 20001\n", 1, "ServerLimit of 20001 exceeds the compile-time limit of 20000"},
-		{"MPM prefork\nServerLimit 200001\n", 2, "ServerLimit of 200001 exceeds the compile-time limit of 200000"},
-		{"ThreadLimit 30000\n", 1, "ThreadLimit of 30000 exceeds the compile-time limit of 20000"},
-		{"ThreadsPerChild 0\n", 1, "ThreadsPerChild must be a positive number, not 0"},
 		{"MaxConnectionsPerChild -1\n", 1, "MaxConnectionsPerChild must be a positive number or 0 (no limit), not -1"},
 		{"MaxRequestsPerChild x\n", 1, "MaxRequestsPerChild: 'x' is not a whole number"},
-		{"ListenBacklog 0\n", 1, "ListenBacklog must be a positive number, not 0"},
 		{"MaxMemPerChild -5\n", 1, "MaxMemPerChild must be a positive integer or zero"},
 		{"MaxMemPerChild lots\n", 1, "MaxMemPerChild: 'lots' is not a size"},
 		{"AsyncRequestWorkerFactor 0\n", 1, "AsyncRequestWorkerFactor argument must be a positive number"},
 		{"AsyncRequestWorkerFactor abc\n", 1, "AsyncRequestWorkerFactor: error parsing value 'abc'"},
 		{"StartServers 1 2\n", 1, "StartServers takes one argument, Number of child processes launched at server startup"},
-		{"MPM prefork\nMinSpareServers 0\n", 2, "MinSpareServers must be a positive number, not 0"},
 		{"<VirtualHost *:80>\nMaxRequestWorkers 10\n</VirtualHost>\n", 2, "MaxRequestWorkers cannot occur within <VirtualHost> section"},
 	}
 	for _, tt := range tests {
