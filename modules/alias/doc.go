@@ -1,2 +1,0 @@
-// Package alias is httpdg's alias module.
-package alias

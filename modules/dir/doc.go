@@ -1,2 +1,0 @@
-// Package dir is httpdg's dir module.
-package dir

@@ -1,2 +1,0 @@
-// Package headers is httpdg's headers module.
-package headers

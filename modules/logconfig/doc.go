@@ -1,2 +1,0 @@
-// Package logconfig is httpdg's logconfig module.
-package logconfig

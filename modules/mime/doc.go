@@ -1,2 +1,0 @@
-// Package mime is httpdg's mime module.
-package mime

@@ -1,2 +1,0 @@
-// Package status is httpdg's status module.
-package status
