@@ -10,7 +10,7 @@ import (
 
 var optionNames = []string{"None", "All", "Indexes", "FollowSymLinks", "SymLinksIfOwnerMatch", "ExecCGI", "Includes", "IncludesNOEXEC", "MultiViews"}
 
-var overrideNames = []string{"All", "None", "AuthConfig", "FileInfo", "Indexes", "Limit", "Options"}
+var overrideNames = []string{"All", "None", "AuthConfig", "FileInfo", "Indexes", "Limit", "Options", "Nonfatal"}
 
 func dirDirectives() []*config.Directive {
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
@@ -46,23 +46,27 @@ func dirDirectives() []*config.Directive {
 	}
 }
 
-// options handles "Options [+|-]opt ...", with Apache's rule that either all
-// options carry a sign or none does.
+// options handles "Options [+|-]opt ...", with Apache's rules: either all
+// options carry a sign or none does, except that a leading None or All may
+// be followed by signed options; None and All take no sign and must come
+// first.
 func options(c *config.Cmd) error {
 	if len(c.Args) == 0 {
 		return fmt.Errorf("Options requires at least one argument")
 	}
-	signed, unsigned := false, false
+	const mixed = "Either all Options must start with + or -, or no Option may."
+	merge, allNone := false, false
 	var out []string
-	for _, a := range c.Args {
+	for i, a := range c.Args {
 		name := a
 		if strings.HasPrefix(a, "+") || strings.HasPrefix(a, "-") {
-			signed, name = true, a[1:]
-		} else {
-			unsigned = true
-		}
-		if signed && unsigned {
-			return fmt.Errorf("Either all Options must start with + or -, or no Option may.")
+			name = a[1:]
+			if !merge && i > 0 && !allNone {
+				return fmt.Errorf(mixed)
+			}
+			merge = true
+		} else if merge {
+			return fmt.Errorf(mixed)
 		}
 		found := ""
 		for _, o := range optionNames {
@@ -73,8 +77,17 @@ func options(c *config.Cmd) error {
 		if found == "" {
 			return fmt.Errorf("Illegal option %s", name)
 		}
-		if signed && (found == "None" || found == "All") {
-			return fmt.Errorf("Illegal option %s: None and All cannot take a sign", a)
+		if found == "None" || found == "All" {
+			if i > 0 {
+				if found == "All" { // Apache's wording differs by one letter
+					return fmt.Errorf("'Options All' must be the first option given.")
+				}
+				return fmt.Errorf("'Options None' must be the first Option given.")
+			}
+			if merge {
+				return fmt.Errorf("You may not use 'Options +%s' or 'Options -%s'.", found, found)
+			}
+			allNone = true
 		}
 		out = append(out, a[:len(a)-len(name)]+found)
 	}
@@ -83,20 +96,38 @@ func options(c *config.Cmd) error {
 }
 
 func allowOverride(c *config.Cmd) error {
-	if c.Section == nil || c.Section.Regex != nil && c.Section.Kind != "DirectoryMatch" {
-		return fmt.Errorf("AllowOverride not allowed here")
+	// Apache ignores AllowOverride in a section given by a regular
+	// expression (it is only read from plain <Directory> sections); say so.
+	if c.Section == nil || c.Section.Regex != nil {
+		return fmt.Errorf("AllowOverride not allowed here (only in <Directory> sections without a regular expression)")
 	}
 	if len(c.Args) == 0 {
 		return fmt.Errorf("AllowOverride requires at least one argument")
 	}
 	for _, a := range c.Args {
-		name, _, _ := strings.Cut(a, "=")
+		name, val, hasVal := strings.Cut(a, "=")
 		ok := false
 		for _, o := range overrideNames {
 			ok = ok || strings.EqualFold(o, name)
 		}
-		if !ok {
+		if !ok || hasVal && !strings.EqualFold(name, "Options") && !strings.EqualFold(name, "Nonfatal") {
 			return fmt.Errorf("Illegal override option %s", a)
+		}
+		switch {
+		case strings.EqualFold(name, "Nonfatal"):
+			if _, err := c.OneOf(val, "Override", "Unknown", "All"); err != nil {
+				return fmt.Errorf("=Override, =Unknown or =All expected after %s", name)
+			}
+		case hasVal: // Options=opt,opt...
+			for _, o := range strings.Split(val, ",") {
+				known := false
+				for _, n := range optionNames {
+					known = known || strings.EqualFold(n, o)
+				}
+				if !known {
+					return fmt.Errorf("Illegal option %s", o)
+				}
+			}
 		}
 	}
 	dirOf(c).AllowOverride = c.Args
@@ -110,10 +141,16 @@ func errorDocument(c *config.Cmd) error {
 		return fmt.Errorf("Unsupported HTTP response code %s", c.Args[0])
 	}
 	doc := c.Args[1]
-	raw := c.Node.Raw
-	quoted := strings.HasSuffix(raw, "\"") || strings.HasSuffix(raw, "'")
-	if !quoted && !strings.HasPrefix(doc, "/") && !strings.Contains(doc, "://") && !strings.EqualFold(doc, "default") {
-		return fmt.Errorf("ErrorDocument: '%s' is neither a local path (/...), a URL, nor quoted text", doc)
+	// Like Apache, anything that is not a local path or a URL is the text
+	// of the message itself, quoted or not; a lone word is often a path
+	// missing its '/', so say so.
+	if !strings.ContainsAny(doc, " \t") && !strings.HasPrefix(doc, "/") && !strings.Contains(doc, "://") && !strings.EqualFold(doc, "default") {
+		c.Warn("ErrorDocument %d: '%s' is sent as the text of the error page; a local page must start with '/'", code, doc)
+	}
+	if code == 401 && strings.Contains(doc, "://") && !strings.ContainsAny(doc, " \t") {
+		// Apache: the client would never see the password prompt.
+		c.Warn("cannot use a full URL in a 401 ErrorDocument directive --- ignoring!")
+		return nil
 	}
 	ds := dirOf(c)
 	if ds.ErrorDocuments == nil {

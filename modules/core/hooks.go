@@ -44,11 +44,11 @@ func checkHookType(phase string, h any) error {
 	switch phase {
 	case "child_init", "child_exit", "monitor":
 		if _, ok := phases.AsChildHook(h); !ok {
-			return fmt.Errorf("a %s handler must be a func(p *phases.Pool, s *phases.Server) error, not %T", phase, h)
+			return fmt.Errorf("a handler for %s must be a func(p *phases.Pool, s *phases.Server) error, not %T", phase, h)
 		}
 	default:
 		if _, ok := phases.AsServerHook(h); !ok {
-			return fmt.Errorf("a %s handler must be a func(pconf, plog, ptemp *phases.Pool, s *phases.Server) error, not %T", phase, h)
+			return fmt.Errorf("a handler for %s must be a func(pconf, plog, ptemp *phases.Pool, s *phases.Server) error, not %T", phase, h)
 		}
 	}
 	return nil

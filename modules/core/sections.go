@@ -54,6 +54,9 @@ func pathSection(kind string, where config.Context, match bool) func(*config.Cmd
 	return func(cmd *config.Cmd) error {
 		args := cmd.Args
 		regex := match
+		if !match && len(args) == 1 && args[0] == "~" {
+			return fmt.Errorf("<%s ~ > block must specify a path", kind)
+		}
 		if !match && len(args) == 2 && args[0] == "~" {
 			regex, args = true, args[1:]
 		}

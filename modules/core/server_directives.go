@@ -79,7 +79,7 @@ func serverDirectives() []*config.Directive {
 		}),
 		d("LogLevel", config.Iterate, config.ServerVhostD, "Level of verbosity in error logging", logLevel),
 		d("ErrorLogFormat", config.Take12, config.ServerVhost, "Format string for the ErrorLog: apache (the default) or json", func(c *config.Cmd) error {
-			if len(c.Args) != 1 {
+			if len(c.Args) != 1 || strings.Contains(c.Args[0], "%") {
 				return fmt.Errorf("ErrorLogFormat: httpdg supports the formats apache and json, not Apache's %%-format strings")
 			}
 			v, err := c.OneOf(c.Args[0], "apache", "json")
@@ -123,7 +123,7 @@ func serverDirectives() []*config.Directive {
 			if err != nil {
 				return fmt.Errorf("TraceEnable must be one of 'on', 'off', or 'extended'")
 			}
-			GlobalOf(c.Config).TraceEnable = v
+			srv(c).TraceEnable = v
 			return nil
 		}),
 		d("Protocols", config.Iterate, config.ServerVhost, "Controls which protocols are allowed", func(c *config.Cmd) error {
@@ -138,8 +138,15 @@ func serverDirectives() []*config.Directive {
 		}),
 		d("HostnameLookups", config.Take1, config.ServerVhostD, "\"on\" to enable, \"off\" to disable reverse DNS lookups, or \"double\" to enable double-reverse DNS lookups", func(c *config.Cmd) error {
 			v, err := c.OneOf(c.Args[0], "on", "off", "double")
-			srv(c).HostnameLookups = v
-			return err
+			if err != nil {
+				return fmt.Errorf("HostnameLookups: parameter must be 'on', 'off', or 'double'")
+			}
+			if c.Section != nil {
+				dirOf(c).HostnameLookups = v
+			} else {
+				srv(c).HostnameLookups = v
+			}
+			return nil
 		}),
 		d("AccessFileName", config.Iterate, config.ServerVhost, "Name(s) of per-directory config files (default: .htaccess)", func(c *config.Cmd) error {
 			srv(c).AccessFileName = c.Args
@@ -174,8 +181,12 @@ func listen(c *config.Cmd) error {
 		}
 	}
 	g := GlobalOf(c.Config)
+	// Apache treats "80" and "*:80" as the same address.
+	same := func(a, b config.HostPort) bool {
+		return a.Port == b.Port && strings.TrimPrefix(a.Host, "*") == strings.TrimPrefix(b.Host, "*")
+	}
 	for _, l := range g.Listeners {
-		if l.Addr == hp {
+		if same(l.Addr, hp) {
 			return fmt.Errorf("Cannot define multiple Listeners on the same IP:port (%s was first defined at %s)", c.Args[0], l.Origin.Short())
 		}
 	}
@@ -185,33 +196,37 @@ func listen(c *config.Cmd) error {
 
 // logLevel handles "LogLevel level [module:level]...".
 func logLevel(c *config.Cmd) error {
-	s := ServerOf(c.Server)
+	level, modLevels := &ServerOf(c.Server).LogLevel, &ServerOf(c.Server).ModuleLogLevels
+	if c.Section != nil { // per-directory LogLevel, as in Apache
+		ds := dirOf(c)
+		level, modLevels = &ds.LogLevel, &ds.ModuleLogLevels
+	}
 	for _, a := range c.Args {
-		mod, level, scoped := strings.Cut(a, ":")
+		mod, lv, scoped := strings.Cut(a, ":")
 		if !scoped {
-			level = a
+			lv = a
 		}
 		ok := false
 		for _, l := range logLevels {
-			if strings.EqualFold(l, level) {
-				level, ok = l, true
+			if strings.EqualFold(l, lv) {
+				lv, ok = l, true
 			}
 		}
 		if !ok {
 			return fmt.Errorf("LogLevel requires level keyword: one of emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8")
 		}
 		if !scoped {
-			s.LogLevel = level
+			*level = lv
 			continue
-		}
-		if s.ModuleLogLevels == nil {
-			s.ModuleLogLevels = map[string]string{}
 		}
 		name := strings.TrimSuffix(mod, "_module")
 		if phases.LookupModule(name+"_module") == nil {
 			return fmt.Errorf("LogLevel: cannot find module %s", mod)
 		}
-		s.ModuleLogLevels[name] = level
+		if *modLevels == nil {
+			*modLevels = map[string]string{}
+		}
+		(*modLevels)[name] = lv
 	}
 	return nil
 }

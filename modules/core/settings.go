@@ -21,7 +21,6 @@ type Global struct {
 	ControlSocket           string
 	GracefulShutdownTimeout time.Duration
 	ServerTokens            string
-	TraceEnable             string
 }
 
 // ServerSettings holds the core settings of one server (main or virtual).
@@ -43,6 +42,7 @@ type ServerSettings struct {
 	LimitRequestLine     *int64
 	Protocols            []string
 	HostnameLookups      string
+	TraceEnable          string // "on", "off" or "extended"; per server as in Apache
 	AccessFileName       []string
 	Hooks                []HookRef
 }
@@ -57,6 +57,9 @@ type DirSettings struct {
 	LimitRequestBody  *int64
 	AddDefaultCharset string
 	ServerSignature   string
+	HostnameLookups   string            // set inside a section
+	LogLevel          string            // set inside a section
+	ModuleLogLevels   map[string]string // set inside a section
 	Hooks             []HookRef
 }
 
