@@ -16,36 +16,30 @@ import (
 // unbalanced sections rather than a generic parse error.
 
 type lineAST struct {
-	Close *closeAST     `parser:"@@"`
-	Open  *sectionAST   `parser:"| @@"`
-	Cmd   *directiveAST `parser:"| @@"`
+	Head string   `parser:"@Head"`
+	Args []string `parser:"@Arg*"`
 }
 
-type closeAST struct {
-	Tag  string   `parser:"@CloseTag"`
-	Rest []argAST `parser:"@@*"`
+// The first token of a line (Head) says what the line is: "</Name>" closes
+// a section, "<Name" opens one, anything else names a directive. An
+// argument is one Arg token, a bare word or a quoted string, captured as
+// written (a quoted one keeps its quotes, see isQuoted) and unquoted
+// afterwards. A grammar with one alternative per kind of line and per kind
+// of argument made the parser branch, and allocate, several times a token:
+// most of the time of loading a large config.
+
+// isQuoted reports whether an Arg token is a quoted string: the lexer makes
+// every token that starts with a quote one.
+func isQuoted(tok string) bool {
+	return tok != "" && (tok[0] == '"' || tok[0] == '\'')
 }
 
-type sectionAST struct {
-	Tag  string   `parser:"@OpenTag"`
-	Args []argAST `parser:"@@*"`
-}
-
-type directiveAST struct {
-	Name string   `parser:"@(Word | Quoted)"`
-	Args []argAST `parser:"@@*"`
-}
-
-type argAST struct {
-	Quoted *string `parser:"@Quoted"`
-	Word   *string `parser:"| @Word"`
-}
-
-func (a argAST) value() string {
-	if a.Quoted != nil {
-		return unquote(*a.Quoted)
+// argValue is the value of an argument token: unquoted and unescaped if quoted.
+func argValue(tok string) string {
+	if isQuoted(tok) {
+		return unquote(tok)
 	}
-	return *a.Word
+	return tok
 }
 
 // unquote strips the quotes of a quoted argument and undoes the escapes
@@ -67,10 +61,8 @@ func unquote(q string) string {
 
 // Token types of the line lexer.
 const (
-	tokWord lexer.TokenType = iota + 1
-	tokQuoted
-	tokOpenTag
-	tokCloseTag
+	tokHead lexer.TokenType = iota + 1 // the first token of the line
+	tokArg                             // a bare word or a quoted string
 )
 
 // lineLexer splits a logical line the way Apache's ap_getword_conf does:
@@ -79,12 +71,12 @@ const (
 // every config read and a regexp lexer costs several times more.
 type lineLexer struct{}
 
-func (lineLexer) Symbols() map[string]lexer.TokenType {
-	return map[string]lexer.TokenType{
-		"EOF": lexer.EOF, "Word": tokWord, "Quoted": tokQuoted,
-		"OpenTag": tokOpenTag, "CloseTag": tokCloseTag,
-	}
+// lineSymbols is built once: participle asks for the symbols on every parse.
+var lineSymbols = map[string]lexer.TokenType{
+	"EOF": lexer.EOF, "Head": tokHead, "Arg": tokArg,
 }
+
+func (lineLexer) Symbols() map[string]lexer.TokenType { return lineSymbols }
 
 func (d lineLexer) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 	b, err := io.ReadAll(r)
@@ -99,9 +91,10 @@ func (lineLexer) LexString(filename, s string) (lexer.Lexer, error) {
 }
 
 type lineScanner struct {
-	s    string
-	pos  int
-	file string
+	s     string
+	pos   int
+	file  string
+	first bool // the Head token has been returned
 }
 
 func isBlank(c byte) bool {
@@ -123,20 +116,21 @@ func (l *lineScanner) Next() (lexer.Token, error) {
 			return lexer.Token{}, fmt.Errorf("unterminated quoted argument: %s", l.s[start:])
 		}
 		l.pos = end
-		return lexer.Token{Type: tokQuoted, Value: l.s[start:end], Pos: p}, nil
+		return lexer.Token{Type: l.typ(), Value: l.s[start:end], Pos: p}, nil
 	}
 	for l.pos < len(l.s) && !isBlank(l.s[l.pos]) {
 		l.pos++
 	}
-	word := l.s[start:l.pos]
-	typ := tokWord
-	if start == 0 && len(word) > 1 && word[0] == '<' {
-		typ = tokOpenTag
-		if word[1] == '/' {
-			typ = tokCloseTag
-		}
+	return lexer.Token{Type: l.typ(), Value: l.s[start:l.pos], Pos: p}, nil
+}
+
+// typ is the type of the next token: Head for the first, then Arg.
+func (l *lineScanner) typ() lexer.TokenType {
+	if l.first {
+		return tokArg
 	}
-	return lexer.Token{Type: typ, Value: word, Pos: p}, nil
+	l.first = true
+	return tokHead
 }
 
 // quoteEnd returns the index just past the quote closing the one at s[i].
@@ -184,17 +178,18 @@ func parseLine(text string) (*parsedLine, error) {
 		}
 		return nil, fmt.Errorf("cannot parse line: %s", text)
 	}
+	head := ast.Head
 	switch {
-	case ast.Close != nil:
-		name := strings.TrimSuffix(ast.Close.Tag[2:], ">")
-		if !strings.HasSuffix(ast.Close.Tag, ">") && !(len(ast.Close.Rest) == 1 && ast.Close.Rest[0].Word != nil && *ast.Close.Rest[0].Word == ">") {
+	case strings.HasPrefix(head, "</"):
+		name := strings.TrimSuffix(head[2:], ">")
+		if !strings.HasSuffix(head, ">") && !(len(ast.Args) == 1 && ast.Args[0] == ">") {
 			return nil, fmt.Errorf("</%s directive missing closing '>'", name)
 		}
 		return &parsedLine{Kind: kindClose, Name: name}, nil
-	case ast.Open != nil:
-		tag := ast.Open.Tag[1:]
+	case len(head) > 1 && head[0] == '<':
+		tag := head[1:]
 		pl := &parsedLine{Kind: kindOpen}
-		raw := strings.TrimSpace(text[len(ast.Open.Tag):])
+		raw := strings.TrimSpace(text[len(head):])
 		if strings.HasSuffix(tag, ">") {
 			// "<Name>": no arguments; anything after the '>' is an error.
 			pl.Name = strings.TrimSuffix(tag, ">")
@@ -208,32 +203,33 @@ func parseLine(text string) (*parsedLine, error) {
 			return nil, fmt.Errorf("<%s> directive missing closing '>'", tag)
 		}
 		pl.Raw = strings.TrimSpace(strings.TrimSuffix(raw, ">"))
-		args := ast.Open.Args
-		if n := len(args); n > 0 && args[n-1].Word != nil {
-			last := *args[n-1].Word
+		args := ast.Args
+		if n := len(args); n > 0 && !isQuoted(args[n-1]) {
+			last := args[n-1]
 			if last == ">" {
 				args = args[:n-1]
 			} else {
-				trimmed := strings.TrimSuffix(last, ">")
-				args = append(args[:n-1:n-1], argAST{Word: &trimmed})
+				args = append(args[:n-1:n-1], strings.TrimSuffix(last, ">"))
 			}
 		}
+		if len(args) > 0 {
+			pl.Args = make([]string, 0, len(args))
+		}
 		for _, a := range args {
-			pl.Args = append(pl.Args, a.value())
+			pl.Args = append(pl.Args, argValue(a))
 		}
 		return pl, nil
 	default:
-		name := ast.Cmd.Name
-		if strings.HasPrefix(name, "\"") || strings.HasPrefix(name, "'") {
-			name = unquote(name)
+		pl := &parsedLine{Kind: kindDirective, Name: argValue(head)}
+		pl.Raw = strings.TrimSpace(text[len(head):])
+		if len(ast.Args) > 0 {
+			pl.Args = make([]string, 0, len(ast.Args))
 		}
-		pl := &parsedLine{Kind: kindDirective, Name: name}
-		pl.Raw = strings.TrimSpace(text[len(ast.Cmd.Name):])
-		for _, a := range ast.Cmd.Args {
-			if a.Word != nil && pl.HashArg == "" && strings.HasPrefix(*a.Word, "#") {
-				pl.HashArg = *a.Word
+		for _, a := range ast.Args {
+			if pl.HashArg == "" && strings.HasPrefix(a, "#") {
+				pl.HashArg = a
 			}
-			pl.Args = append(pl.Args, a.value())
+			pl.Args = append(pl.Args, argValue(a))
 		}
 		return pl, nil
 	}

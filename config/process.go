@@ -86,7 +86,13 @@ func processNode(cfg *Config, reg *Registry, n *Node, where Context, s *Server, 
 	}
 	if !d.Section || d.Form != RawArgs {
 		if err := d.checkArgs(n.Args); err != nil {
-			return &Error{Origin: n.Origin, Msg: err.Error()}
+			msg := err.Error()
+			if strings.HasPrefix(n.Raw, "#") || strings.Contains(n.Raw, " #") || strings.Contains(n.Raw, "\t#") {
+				// The reader's warning about a trailing '#' is lost with
+				// the error it causes: say it here.
+				msg += " (a '#' after a directive is an argument, not a comment; put comments on a line of their own)"
+			}
+			return &Error{Origin: n.Origin, Msg: msg}
 		}
 	}
 	if d.Handler == nil {

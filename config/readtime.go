@@ -155,7 +155,7 @@ func (r *reader) include(pattern string, optional bool, origin *Origin, out *[]*
 		if err != nil {
 			return errorAt(origin, "Invalid wildcard pattern '%s': %v", pattern, err)
 		}
-		matches = withoutBackups(matches)
+		matches = withoutBackups(withoutDotfiles(path, matches))
 		if len(matches) == 0 {
 			if optional {
 				return nil
@@ -204,6 +204,27 @@ func (r *reader) includePath(path string, origin *Origin, out *[]*Node) error {
 		}
 	}
 	return nil
+}
+
+// withoutDotfiles drops the matches of pattern that a wildcard matched to a
+// name starting with '.': Apache globs with APR_FNM_PERIOD, so "conf.d/*"
+// does not read "conf.d/.hidden", while "conf.d/.*" does.
+func withoutDotfiles(pattern string, matches []string) []string {
+	pat := strings.Split(pattern, string(filepath.Separator))
+	out := matches[:0:0]
+next:
+	for _, m := range matches {
+		parts := strings.Split(m, string(filepath.Separator))
+		if len(parts) == len(pat) {
+			for i, p := range pat {
+				if strings.ContainsAny(p, "*?[") && !strings.HasPrefix(p, ".") && strings.HasPrefix(parts[i], ".") {
+					continue next
+				}
+			}
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // isEditorBackup reports names editors leave beside the file they edit.
