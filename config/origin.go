@@ -13,6 +13,9 @@ type Origin struct {
 	IncludedFrom *Origin
 }
 
+// maxChainShown bounds the include chain an error message lists.
+const maxChainShown = 8
+
 // String renders the origin the way error messages name it:
 // "line 12 of /srv/conf/x.conf (included from line 40 of /srv/conf/httpd.conf)".
 func (o *Origin) String() string {
@@ -22,8 +25,19 @@ func (o *Origin) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "line %d of %s", o.Line, o.File)
 	if o.IncludedFrom != nil {
+		var chain []*Origin
+		for inc := o.IncludedFrom; inc != nil; inc = inc.IncludedFrom {
+			chain = append(chain, inc)
+		}
 		b.WriteString(" (")
-		for i, inc := 0, o.IncludedFrom; inc != nil; i, inc = i+1, inc.IncludedFrom {
+		for i, inc := range chain {
+			// A runaway recursion would print 128 links: keep both ends.
+			if len(chain) > maxChainShown && i == maxChainShown/2 {
+				fmt.Fprintf(&b, ", ... %d more includes ...", len(chain)-maxChainShown)
+			}
+			if len(chain) > maxChainShown && i >= maxChainShown/2 && i < len(chain)-maxChainShown/2 {
+				continue
+			}
 			if i > 0 {
 				b.WriteString(", ")
 			}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -299,5 +300,17 @@ func TestWithoutDotfiles(t *testing.T) {
 	got = withoutDotfiles("/r/.*", []string{"/r/.x"})
 	if !reflect.DeepEqual(got, []string{"/r/.x"}) {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestOriginLongChainIsShortened(t *testing.T) {
+	var o *Origin
+	for i := 1; i <= 20; i++ {
+		o = &Origin{File: fmt.Sprintf("f%d.conf", i), Line: i, IncludedFrom: o}
+	}
+	got := (&Origin{File: "leaf.conf", Line: 1, IncludedFrom: o}).String()
+	want := "line 1 of leaf.conf (included from line 20 of f20.conf, included from line 19 of f19.conf, included from line 18 of f18.conf, included from line 17 of f17.conf, ... 12 more includes ..., included from line 4 of f4.conf, included from line 3 of f3.conf, included from line 2 of f2.conf, included from line 1 of f1.conf)"
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
