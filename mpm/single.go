@@ -27,6 +27,7 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 	defer ticker.Stop()
 	for {
 		pchild := lc.ChildInit()
+		lc.Log.Notice("core", "httpdg configured -- resuming normal operations (generation %d)", lc.Process.Generation)
 		if ready != nil {
 			ready()
 		}

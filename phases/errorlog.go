@@ -74,7 +74,11 @@ func NewErrorLog(w io.Writer, o ErrorLogOptions) *ErrorLog {
 func StderrLog() *ErrorLog { return NewErrorLog(os.Stderr, ErrorLogOptions{Level: "notice"}) }
 
 // Enabled reports whether a message of level from module would be written.
+// As in Apache, notice messages (start, restart, stop) are always written.
 func (l *ErrorLog) Enabled(module, level string) bool {
+	if strings.EqualFold(level, "notice") {
+		return true
+	}
 	max := l.level
 	if m, ok := l.moduleLevels[strings.TrimSuffix(module, "_module")]; ok {
 		max = m

@@ -45,7 +45,7 @@ func TestErrorLogLevels(t *testing.T) {
 		module, level string
 		want          bool
 	}{
-		{"core", "error", true}, {"core", "warn", true}, {"core", "notice", false}, {"core", "debug", false},
+		{"core", "error", true}, {"core", "warn", true}, {"core", "notice", true}, {"lua", "notice", true}, {"core", "debug", false},
 		{"ssl", "debug", true}, {"ssl_module", "info", true}, {"ssl", "trace1", false},
 		{"lua", "crit", true}, {"lua", "error", false}, {"core", "bogus", false},
 	}
