@@ -209,7 +209,7 @@ func TestFailingPostConfigAbortsStart(t *testing.T) {
 func TestFailingChildInitIsLoggedAndNextRuns(t *testing.T) {
 	// startup_log is a directory: each ChildInit fails to open it.
 	root := writeConf(t, map[string]string{
-		"conf/httpd.conf":         "GoHookChildInit startuplog.ChildInit\nGoHookChildInit startuplog.ChildInit late\n",
+		"conf/httpd.conf":        "GoHookChildInit startuplog.ChildInit\nGoHookChildInit startuplog.ChildInit late\n",
 		"logs/startup_log/.keep": "",
 	})
 	s := startX(t, root)
