@@ -11,11 +11,12 @@ type Server struct {
 	Addrs     []string // the <VirtualHost> addresses, as written
 	Sections  []*Section
 	conf      map[string]any
+	dirConf   map[string]any // per-directory defaults set outside any section
 }
 
 // NewServer returns an empty server config.
 func NewServer(origin *Origin, virtual bool, addrs []string) *Server {
-	return &Server{Origin: origin, IsVirtual: virtual, Addrs: addrs, conf: map[string]any{}}
+	return &Server{Origin: origin, IsVirtual: virtual, Addrs: addrs, conf: map[string]any{}, dirConf: map[string]any{}}
 }
 
 // Section is one per-directory section (<Directory>, <Location>, <Files>,
@@ -43,6 +44,22 @@ func ServerConf[T any](s *Server, module string) *T {
 // SectionConf returns module's settings of type T in sec, created on first use.
 func SectionConf[T any](sec *Section, module string) *T {
 	return confOf[T](sec.conf, module)
+}
+
+// ServerDirConf returns module's per-directory settings of type T that
+// server s sets outside any section: the defaults for all its directories.
+func ServerDirConf[T any](s *Server, module string) *T {
+	return confOf[T](s.dirConf, module)
+}
+
+// DirConf returns the per-directory settings a directive at cmd writes:
+// those of the enclosing section, or the server's directory defaults
+// outside any section.
+func DirConf[T any](cmd *Cmd, module string) *T {
+	if cmd.Section != nil {
+		return SectionConf[T](cmd.Section, module)
+	}
+	return ServerDirConf[T](cmd.Server, module)
 }
 
 // Global returns module's process-wide settings of type T (Listen lines,

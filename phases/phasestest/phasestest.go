@@ -3,8 +3,10 @@
 package phasestest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/httpdg/httpdg/config"
@@ -39,4 +41,31 @@ func LoadConf(t testing.TB, conf string) (*config.Config, error) {
 	t.Helper()
 	cfg, _, err := Load(t, map[string]string{"conf/httpd.conf": conf})
 	return cfg, err
+}
+
+// WantError loads conf as conf/httpd.conf and fails t unless the load fails
+// with an error naming "line <line> of" and containing want.
+func WantError(t testing.TB, conf string, line int, want string) {
+	t.Helper()
+	_, err := LoadConf(t, conf)
+	if err == nil {
+		t.Fatalf("config loaded, want an error containing %q", want)
+	}
+	msg := err.Error()
+	if at := fmt.Sprintf("Syntax error on line %d of ", line); !strings.Contains(msg, at) {
+		t.Errorf("error %q does not name line %d", msg, line)
+	}
+	if !strings.Contains(msg, want) {
+		t.Errorf("error %q does not contain %q", msg, want)
+	}
+}
+
+// MustLoad loads conf as conf/httpd.conf and fails t on an error.
+func MustLoad(t testing.TB, conf string) *config.Config {
+	t.Helper()
+	cfg, err := LoadConf(t, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
