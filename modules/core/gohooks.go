@@ -43,8 +43,9 @@ func goHookDirectives() []*config.Directive {
 	var out []*config.Directive
 	for _, h := range goHookPhases {
 		phase := h.phase
+		_, _, lifeCycle := serverPhase(phases.NewServerHooks(), phase)
 		out = append(out, &config.Directive{
-			Name: h.directive, Form: config.Take12, Contexts: h.ctx,
+			Name: h.directive, Form: config.Take12, Contexts: h.ctx, Built: lifeCycle,
 			Help:    fmt.Sprintf("a registered Go handler name for the %s hook, optionally followed by early or late", phase),
 			Handler: func(c *config.Cmd) error { return goHook(c, phase) },
 		})

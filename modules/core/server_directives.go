@@ -11,7 +11,19 @@ import (
 
 var logLevels = []string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug", "trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8"}
 
+// builtServerDirectives have their run-time behaviour (in the main server;
+// see the warnings for virtual hosts).
+var builtServerDirectives = map[string]bool{"ErrorLog": true, "LogLevel": true, "ErrorLogFormat": true}
+
 func serverDirectives() []*config.Directive {
+	ds := declareServerDirectives()
+	for _, d := range ds {
+		d.Built = builtServerDirectives[d.Name]
+	}
+	return ds
+}
+
+func declareServerDirectives() []*config.Directive {
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
 		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h}
 	}
@@ -73,6 +85,9 @@ func serverDirectives() []*config.Directive {
 			v := c.Args[0]
 			if !strings.HasPrefix(v, "|") && !strings.HasPrefix(strings.ToLower(v), "syslog") {
 				v = c.Path(v)
+			}
+			if c.Server.IsVirtual {
+				c.Warn("ErrorLog in a <VirtualHost> is not built yet: its errors go to the main server's error log")
 			}
 			srv(c).ErrorLog = v
 			return nil
@@ -197,6 +212,9 @@ func listen(c *config.Cmd) error {
 // logLevel handles "LogLevel level [module:level]...".
 func logLevel(c *config.Cmd) error {
 	level, modLevels := &ServerOf(c.Server).LogLevel, &ServerOf(c.Server).ModuleLogLevels
+	if c.Section != nil || c.Server.IsVirtual {
+		c.Warn("LogLevel in a <VirtualHost> or per-directory section is not built yet: the main server's LogLevel applies")
+	}
 	if c.Section != nil { // per-directory LogLevel, as in Apache
 		ds := dirOf(c)
 		level, modLevels = &ds.LogLevel, &ds.ModuleLogLevels
