@@ -1,0 +1,193 @@
+package phases
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/httpdg/httpdg/config"
+)
+
+// Request is Apache's request_rec as handlers see it (mod_lua's r). The HTTP
+// engine fills it from the wire; phases never touches a socket.
+type Request struct {
+	TheRequest  string // the request line, "GET /x?y HTTP/1.1"
+	Method      string
+	UnparsedURI string // the URI as sent
+	URI         string // the decoded path
+	Args        string // the query string, without '?'
+	Protocol    string // "HTTP/1.1"
+	Hostname    string // from Host, without the port
+	Port        int
+	IsHTTPS     bool
+	UseragentIP string
+
+	HeadersIn     http.Header
+	HeadersOut    http.Header
+	ErrHeadersOut http.Header // sent on errors too
+	Notes         map[string]string
+	SubprocessEnv map[string]string
+
+	Filename    string // set by translate_name / map_to_storage
+	PathInfo    string
+	Handler     string // SetHandler / AddHandler name
+	ContentType string
+	User        string // set by check_user_id
+	Status      int
+
+	Server *Server         // the generation: config, log, process
+	Vhost  *config.Server  // the virtual host serving the request
+	Pool   *Pool           // the request pool, destroyed after log_transaction
+	Conn   *Connection     // the connection the request came on
+	Body   io.Reader       // the request body
+	Output ResponseWriter  // where handlers write the response
+	// Sections are the per-directory sections that apply, in merge order;
+	// set by map_to_storage.
+	Sections []*config.Section
+}
+
+// ResponseWriter is how handlers answer; the HTTP engine implements it.
+type ResponseWriter interface {
+	io.Writer
+	// WriteHeader sends the status and headers (HeadersOut merged with
+	// ErrHeadersOut); Write calls it with 200 if no one has.
+	WriteHeader(status int)
+	Flush() error
+}
+
+// Connection is Apache's conn_rec: one client connection and its pool.
+type Connection struct {
+	ClientIP   string
+	ClientPort int
+	LocalIP    string
+	LocalPort  int
+	Pool       *Pool
+	// Notes live as long as the connection.
+	Notes     map[string]string
+	Keepalive bool
+}
+
+// RequestHookFunc is a request-phase handler. It returns OK, DECLINED,
+// DONE or an HTTP status; an error is a failure (500, logged).
+type RequestHookFunc func(r *Request) (Status, error)
+
+// ConnectionHookFunc is a pre_connection or process_connection handler.
+type ConnectionHookFunc func(c *Connection, s *Server) (Status, error)
+
+// RequestHooks are the request and connection phases of SPEC §5 with
+// Apache's kinds, plus the Perlbal-derived hooks of SPEC §8.
+type RequestHooks struct {
+	PreConnection     *Hook[ConnectionHookFunc]
+	ProcessConnection *Hook[ConnectionHookFunc]
+
+	PostReadRequest *Hook[RequestHookFunc]
+	QuickHandler    *Hook[RequestHookFunc]
+	TranslateName   *Hook[RequestHookFunc]
+	MapToStorage    *Hook[RequestHookFunc]
+	HeaderParser    *Hook[RequestHookFunc]
+	AccessChecker   *Hook[RequestHookFunc]
+	CheckUserID     *Hook[RequestHookFunc]
+	AuthChecker     *Hook[RequestHookFunc]
+	TypeChecker     *Hook[RequestHookFunc]
+	Fixups          *Hook[RequestHookFunc]
+	InsertFilter    *Hook[RequestHookFunc]
+	Handler         *Hook[RequestHookFunc]
+	LogTransaction  *Hook[RequestHookFunc]
+
+	// ModifyResponseHeaders runs (RUN_ALL) just before headers are sent.
+	ModifyResponseHeaders *Hook[RequestHookFunc]
+}
+
+// NewRequestHooks returns the empty request hooks with Apache's kinds.
+func NewRequestHooks() *RequestHooks {
+	return &RequestHooks{
+		PreConnection:         NewHook[ConnectionHookFunc]("pre_connection", RunAll),
+		ProcessConnection:     NewHook[ConnectionHookFunc]("process_connection", RunFirst),
+		PostReadRequest:       NewHook[RequestHookFunc]("post_read_request", RunAll),
+		QuickHandler:          NewHook[RequestHookFunc]("quick_handler", RunFirst),
+		TranslateName:         NewHook[RequestHookFunc]("translate_name", RunFirst),
+		MapToStorage:          NewHook[RequestHookFunc]("map_to_storage", RunFirst),
+		HeaderParser:          NewHook[RequestHookFunc]("header_parser", RunAll),
+		AccessChecker:         NewHook[RequestHookFunc]("access_checker", RunAll),
+		CheckUserID:           NewHook[RequestHookFunc]("check_user_id", RunFirst),
+		AuthChecker:           NewHook[RequestHookFunc]("auth_checker", RunFirst),
+		TypeChecker:           NewHook[RequestHookFunc]("type_checker", RunFirst),
+		Fixups:                NewHook[RequestHookFunc]("fixups", RunAll),
+		InsertFilter:          NewHook[RequestHookFunc]("insert_filter", Void),
+		Handler:               NewHook[RequestHookFunc]("handler", RunFirst),
+		LogTransaction:        NewHook[RequestHookFunc]("log_transaction", RunAll),
+		ModifyResponseHeaders: NewHook[RequestHookFunc]("modify_response_headers", RunAll),
+	}
+}
+
+// runRequestHook runs one request hook for r and maps an all-DECLINED
+// RUN_FIRST to DECLINED.
+func runRequestHook(h *Hook[RequestHookFunc], r *Request) (Status, error) {
+	res, err := h.Run(func(f RequestHookFunc) (Status, error) { return f(r) }, func(origin string, st Status, err error) {
+		if r.Server != nil && r.Server.Log != nil {
+			r.Server.Log.Error("core", "%s handler %s failed: %s", h.Name, origin, reason(st, err))
+		}
+	})
+	if err != nil {
+		return 500, err
+	}
+	if res.Err != nil && r.Server != nil && r.Server.Log != nil {
+		r.Server.Log.Error("core", "%s handler %s failed: %v", h.Name, res.Stopper, res.Err)
+	}
+	return res.Status, nil
+}
+
+// ProcessRequest runs the request phases in Apache's order
+// (ap_process_request_internal, then the handler) and always
+// log_transaction, then destroys the request pool. It returns the final
+// status: the handler's, or the first phase that ended the request.
+//
+// Apache's rules: post_read_request, header_parser, access_checker and
+// fixups are RUN_ALL (anything but OK/DECLINED ends the request);
+// quick_handler answering anything but DECLINED skips every other phase
+// but log_transaction; translate_name, map_to_storage, check_user_id,
+// auth_checker and type_checker are RUN_FIRST and DECLINED from all of them
+// is fine except translate_name's (the engine's default mapping applies)
+// and the handler's (404).
+func ProcessRequest(h *RequestHooks, r *Request) Status {
+	st := processRequest(h, r)
+	if st == DONE || st == OK {
+		if r.Status == 0 {
+			r.Status = http.StatusOK
+		}
+	} else if st > 0 {
+		r.Status = int(st)
+	}
+	if _, err := runRequestHook(h.LogTransaction, r); err != nil && r.Server != nil && r.Server.Log != nil {
+		r.Server.Log.Error("core", "log_transaction: %v", err)
+	}
+	if r.Pool != nil {
+		r.Pool.Destroy()
+	}
+	return st
+}
+
+func processRequest(h *RequestHooks, r *Request) Status {
+	ends := func(st Status) bool { return st != OK && st != DECLINED }
+	if st, _ := runRequestHook(h.PostReadRequest, r); ends(st) {
+		return st
+	}
+	if st, _ := runRequestHook(h.QuickHandler, r); st != DECLINED {
+		return st
+	}
+	for _, hook := range []*Hook[RequestHookFunc]{h.TranslateName, h.MapToStorage} {
+		if st, _ := runRequestHook(hook, r); ends(st) {
+			return st
+		}
+	}
+	for _, hook := range []*Hook[RequestHookFunc]{h.HeaderParser, h.AccessChecker, h.CheckUserID, h.AuthChecker, h.TypeChecker, h.Fixups} {
+		if st, _ := runRequestHook(hook, r); ends(st) {
+			return st
+		}
+	}
+	_, _ = runRequestHook(h.InsertFilter, r)
+	st, _ := runRequestHook(h.Handler, r)
+	if st == DECLINED {
+		return http.StatusNotFound
+	}
+	return st
+}
