@@ -34,12 +34,12 @@ type Request struct {
 	User        string // set by check_user_id
 	Status      int
 
-	Server *Server         // the generation: config, log, process
-	Vhost  *config.Server  // the virtual host serving the request
-	Pool   *Pool           // the request pool, destroyed after log_transaction
-	Conn   *Connection     // the connection the request came on
-	Body   io.Reader       // the request body
-	Output ResponseWriter  // where handlers write the response
+	Server *Server        // the generation: config, log, process
+	Vhost  *config.Server // the virtual host serving the request
+	Pool   *Pool          // the request pool, destroyed after log_transaction
+	Conn   *Connection    // the connection the request came on
+	Body   io.Reader      // the request body
+	Output ResponseWriter // where handlers write the response
 	// Sections are the per-directory sections that apply, in merge order;
 	// set by map_to_storage.
 	Sections []*config.Section
