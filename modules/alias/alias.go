@@ -69,14 +69,11 @@ func SectionOf(sec *config.Section) *DirSettings {
 
 // ServerDirOf returns the alias settings server s makes outside any section.
 func ServerDirOf(s *config.Server) *DirSettings {
-	return config.ServerConf[DirSettings](s, ModuleName+".dir")
+	return config.ServerDirConf[DirSettings](s, ModuleName)
 }
 
 func dirOf(cmd *config.Cmd) *DirSettings {
-	if cmd.Section != nil {
-		return SectionOf(cmd.Section)
-	}
-	return ServerDirOf(cmd.Server)
+	return config.DirConf[DirSettings](cmd, ModuleName)
 }
 
 func init() {

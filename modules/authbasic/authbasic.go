@@ -30,17 +30,8 @@ func SectionOf(sec *config.Section) *DirSettings {
 	return config.SectionConf[DirSettings](sec, ModuleName)
 }
 
-// ServerDirOf returns the server-wide authentication defaults of s (Apache
-// allows these directives only in sections, so this is normally empty).
-func ServerDirOf(s *config.Server) *DirSettings {
-	return config.ServerConf[DirSettings](s, ModuleName+".dir")
-}
-
 func dirOf(cmd *config.Cmd) *DirSettings {
-	if cmd.Section != nil {
-		return SectionOf(cmd.Section)
-	}
-	return ServerDirOf(cmd.Server)
+	return config.DirConf[DirSettings](cmd, ModuleName)
 }
 
 func init() {

@@ -48,10 +48,7 @@ AuthUserFile conf/htpasswd`)
 }
 
 func TestNone(t *testing.T) {
-	cfg, err := phasestest.LoadConf(t, dirConf("AuthType None"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := phasestest.MustLoad(t, dirConf("AuthType None"))
 	if got := authbasic.SectionOf(cfg.Main.Sections[0]).AuthType; got != "None" {
 		t.Errorf("AuthType = %q", got)
 	}

@@ -1,7 +1,6 @@
 package authz_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -15,11 +14,6 @@ import (
 // body's first line is line 2.
 func dirConf(body string) string {
 	return "<Directory /srv>\n" + body + "\n</Directory>\n"
-}
-
-func load(t *testing.T, conf string) (*config.Config, error) {
-	t.Helper()
-	return phasestest.LoadConf(t, conf)
 }
 
 func firstSection(t *testing.T, cfg *config.Config) *authz.DirSettings {
@@ -50,10 +44,7 @@ func TestValid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := load(t, dirConf(tt.body))
-			if err != nil {
-				t.Fatalf("load: %v", err)
-			}
+			cfg := phasestest.MustLoad(t, dirConf(tt.body))
 			if got := renderTop(firstSection(t, cfg).Rules); got != tt.want {
 				t.Errorf("rules = %s, want %s", got, tt.want)
 			}
@@ -110,10 +101,7 @@ func TestIPs(t *testing.T) {
 }
 
 func TestAuthMerging(t *testing.T) {
-	cfg, err := load(t, dirConf("AuthMerging and\nRequire all granted"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := phasestest.MustLoad(t, dirConf("AuthMerging and\nRequire all granted"))
 	if got := firstSection(t, cfg).Merging; got != "And" {
 		t.Errorf("Merging = %q", got)
 	}
@@ -170,17 +158,7 @@ func TestInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := load(t, tt.conf)
-			if err == nil {
-				t.Fatal("loaded; want an error")
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, fmt.Sprintf("line %d of ", tt.line)) {
-				t.Errorf("error %q does not name line %d", msg, tt.line)
-			}
-			if !strings.Contains(msg, tt.want) {
-				t.Errorf("error %q does not contain %q", msg, tt.want)
-			}
+			phasestest.WantError(t, tt.conf, tt.line, tt.want)
 		})
 	}
 }

@@ -71,16 +71,6 @@ func SectionOf(sec *config.Section) *DirSettings {
 	return config.SectionConf[DirSettings](sec, ModuleName)
 }
 
-// ServerDirOf returns the authorization defaults of server s (from
-// .htaccess-less per-server use; Apache allows none at server level, so
-// this is normally empty).
-func ServerDirOf(s *config.Server) *DirSettings {
-	return config.ServerConf[DirSettings](s, ModuleName+".dir")
-}
-
 func dirOf(cmd *config.Cmd) *DirSettings {
-	if cmd.Section != nil {
-		return SectionOf(cmd.Section)
-	}
-	return ServerDirOf(cmd.Server)
+	return config.DirConf[DirSettings](cmd, ModuleName)
 }

@@ -380,5 +380,5 @@ func dirOf(sec *config.Section) *core.DirSettings {
 // serverDirOf is a server's per-directory defaults (directives outside any
 // section).
 func serverDirOf(s *config.Server) *core.DirSettings {
-	return config.ServerConf[core.DirSettings](s, core.ModuleName+".dir")
+	return config.ServerDirConf[core.DirSettings](s, core.ModuleName)
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/httpdg/httpdg/config"
-	"github.com/httpdg/httpdg/modules/core"
 	"github.com/httpdg/httpdg/phases/phasestest"
 )
 
@@ -175,11 +174,8 @@ func TestErrorDocument(t *testing.T) {
 }
 
 func TestErrorDocumentLoneWordIsTextWithWarning(t *testing.T) {
-	cfg, err := phasestest.LoadConf(t, "ErrorDocument 404 errors/404.html\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := config.ServerConf[core.DirSettings](cfg.Main, core.ModuleName+".dir").ErrorDocuments[404]; got != "errors/404.html" {
+	cfg := phasestest.MustLoad(t, "ErrorDocument 404 errors/404.html\n")
+	if got := serverDirOf(cfg.Main).ErrorDocuments[404]; got != "errors/404.html" {
 		t.Fatalf("stored %q", got)
 	}
 	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].Msg, "is sent as the text of the error page") {

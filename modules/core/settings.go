@@ -85,8 +85,5 @@ func ServerOf(s *config.Server) *ServerSettings {
 // dirOf returns the settings a per-directory directive writes: those of the
 // enclosing section, or the server's defaults outside any section.
 func dirOf(cmd *config.Cmd) *DirSettings {
-	if cmd.Section != nil {
-		return config.SectionConf[DirSettings](cmd.Section, ModuleName)
-	}
-	return config.ServerConf[DirSettings](cmd.Server, ModuleName+".dir")
+	return config.DirConf[DirSettings](cmd, ModuleName)
 }

@@ -1,7 +1,6 @@
 package headers_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -29,10 +28,7 @@ func TestValid(t *testing.T) {
 		`RequestHeader edit Host ^www\. ""`,
 		`RequestHeader append X-Via httpdg env=via`,
 	}, "\n") + "\n<Location /api>\nHeader set X-Api 1\nRequestHeader setifempty X-Id abc\n</Location>\n"
-	cfg, err := phasestest.LoadConf(t, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := phasestest.MustLoad(t, conf)
 	ds := headers.ServerDirOf(cfg.Main)
 	type w struct {
 		always              bool
@@ -83,10 +79,7 @@ func TestValid(t *testing.T) {
 }
 
 func TestVirtualHost(t *testing.T) {
-	cfg, err := phasestest.LoadConf(t, "<VirtualHost *:80>\nHeader always set Strict-Transport-Security max-age=63072000\n</VirtualHost>\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := phasestest.MustLoad(t, "<VirtualHost *:80>\nHeader always set Strict-Transport-Security max-age=63072000\n</VirtualHost>\n")
 	if r := headers.ServerDirOf(cfg.Vhosts[0]).Response; len(r) != 1 || !r[0].Always {
 		t.Errorf("got %+v", r)
 	}
@@ -127,17 +120,7 @@ func TestInvalid(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := phasestest.LoadConf(t, tc.conf)
-			if err == nil {
-				t.Fatal("loaded, want an error")
-			}
-			msg := err.Error()
-			if want := fmt.Sprintf("line %d of ", tc.line); !strings.Contains(msg, want) {
-				t.Errorf("error %q does not name %q", msg, want)
-			}
-			if !strings.Contains(msg, tc.want) {
-				t.Errorf("error %q does not contain %q", msg, tc.want)
-			}
+			phasestest.WantError(t, tc.conf, tc.line, tc.want)
 		})
 	}
 }

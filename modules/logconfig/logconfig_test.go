@@ -117,10 +117,7 @@ CustomLog "|$cat" common env=log
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := phasestest.LoadConf(t, tc.conf)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := phasestest.MustLoad(t, tc.conf)
 			tc.check(t, cfg)
 		})
 	}
@@ -166,17 +163,7 @@ func TestInvalid(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := phasestest.LoadConf(t, tc.conf)
-			if err == nil {
-				t.Fatal("loaded, want an error")
-			}
-			msg := err.Error()
-			if want := fmt.Sprintf("line %d of ", tc.line); !strings.Contains(msg, want) {
-				t.Errorf("error %q does not name %q", msg, want)
-			}
-			if !strings.Contains(msg, tc.want) {
-				t.Errorf("error %q does not contain %q", msg, tc.want)
-			}
+			phasestest.WantError(t, tc.conf, tc.line, tc.want)
 		})
 	}
 }

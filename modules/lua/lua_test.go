@@ -351,9 +351,8 @@ LuaHookFixups hooks.lua fixups
 // TestDirectivesNotBuilt checks every lua_module directive is declared and
 // still marked as not built.
 func TestDirectivesNotBuilt(t *testing.T) {
-	cfg, err := phasestest.LoadConf(t, "")
-	if err != nil || cfg == nil {
-		t.Fatal(err)
+	if cfg := phasestest.MustLoad(t, ""); cfg == nil {
+		t.Fatal("no config")
 	}
 	names := []string{"LuaRoot", "LuaPackagePath", "LuaPackageCPath", "LuaScope", "LuaCodeCache",
 		"LuaHookPreTranslateName", "LuaHookTranslateName", "LuaHookMapToStorage", "LuaHookCheckUserID",

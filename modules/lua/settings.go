@@ -123,7 +123,7 @@ func ServerOf(s *config.Server) *ServerSettings {
 // ServerDirOf returns server s's per-directory defaults (the per-dir
 // directives written outside any section).
 func ServerDirOf(s *config.Server) *DirSettings {
-	return config.ServerConf[DirSettings](s, ModuleName+".dir")
+	return config.ServerDirConf[DirSettings](s, ModuleName)
 }
 
 // SectionOf returns the lua_module settings of a per-directory section.
@@ -152,10 +152,7 @@ func Compiled(cfg *config.Config, path string) *lua.FunctionProto {
 // dirOf returns the settings a per-directory directive writes: those of the
 // enclosing section, or the server's defaults outside any section.
 func dirOf(c *config.Cmd) *DirSettings {
-	if c.Section != nil {
-		return SectionOf(c.Section)
-	}
-	return ServerDirOf(c.Server)
+	return config.DirConf[DirSettings](c, ModuleName)
 }
 
 // luaRoot is the LuaRoot in effect at c: the innermost section that set

@@ -53,16 +53,13 @@ func SectionOf(sec *config.Section) *DirSettings {
 // ServerDirOf returns the mime settings server s makes outside any section,
 // the defaults for all its directories.
 func ServerDirOf(s *config.Server) *DirSettings {
-	return config.ServerConf[DirSettings](s, ModuleName+".dir")
+	return config.ServerDirConf[DirSettings](s, ModuleName)
 }
 
 // dirOf returns the settings a per-directory directive writes: those of the
 // enclosing section, or the server's defaults outside any section.
 func dirOf(cmd *config.Cmd) *DirSettings {
-	if cmd.Section != nil {
-		return SectionOf(cmd.Section)
-	}
-	return ServerDirOf(cmd.Server)
+	return config.DirConf[DirSettings](cmd, ModuleName)
 }
 
 func init() {

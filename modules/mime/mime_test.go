@@ -75,10 +75,7 @@ func TestValid(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := phasestest.LoadConf(t, tc.conf)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := phasestest.MustLoad(t, tc.conf)
 			tc.check(t, cfg)
 		})
 	}

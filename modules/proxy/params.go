@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -65,6 +66,20 @@ func timeoutParam(val, unit string) (time.Duration, bool) {
 	return 0, false
 }
 
+// minTimeout parses val with timeoutParam (unit is the default unit) and
+// fails with badFormat when it does not parse, with tooSmall when it is
+// below least.
+func minTimeout(val, unit string, least time.Duration, badFormat, tooSmall string) (time.Duration, error) {
+	t, ok := timeoutParam(val, unit)
+	if !ok {
+		return 0, errors.New(badFormat)
+	}
+	if t < least {
+		return 0, errors.New(tooSmall)
+	}
+	return t, nil
+}
+
 var hcMethods = map[string]bool{"NONE": true, "TCP": true, "OPTIONS": true, "HEAD": true, "GET": true, "OPTIONS11": true, "HEAD11": true, "GET11": true, "CPING": false, "PROVIDER": false}
 
 // checkWorkerParam checks one worker parameter; w (may be nil) receives the
@@ -89,12 +104,8 @@ func checkWorkerParam(w *Worker, key, val string) error {
 			return fmt.Errorf("%s must be a positive number", strings.ToUpper(key[:1])+strings.ToLower(key[1:]))
 		}
 	case "acquire":
-		t, ok := timeoutParam(val, "ms")
-		if !ok {
-			return fmt.Errorf("Acquire timeout has wrong format")
-		}
-		if t < time.Millisecond {
-			return fmt.Errorf("Acquire must be at least one millisecond")
+		if _, err := minTimeout(val, "ms", time.Millisecond, "Acquire timeout has wrong format", "Acquire must be at least one millisecond"); err != nil {
+			return err
 		}
 	case "timeout":
 		if n, ok := atoi(val); !ok || n < 1 {
@@ -154,24 +165,16 @@ func checkWorkerParam(w *Worker, key, val string) error {
 			return fmt.Errorf("flushwait must be <= 1000, or 0 for system default of 10 millseconds.")
 		}
 	case "ping":
-		t, ok := timeoutParam(val, "s")
-		if !ok {
-			return fmt.Errorf("Ping/Pong timeout has wrong format")
-		}
-		if t < time.Millisecond {
-			return fmt.Errorf("Ping/Pong timeout must be at least one millisecond")
+		if _, err := minTimeout(val, "s", time.Millisecond, "Ping/Pong timeout has wrong format", "Ping/Pong timeout must be at least one millisecond"); err != nil {
+			return err
 		}
 	case "lbset":
 		if n, ok := atoi(val); !ok || n < 0 || n > 99 {
 			return fmt.Errorf("lbset must be between 0 and 99")
 		}
 	case "connectiontimeout":
-		t, ok := timeoutParam(val, "s")
-		if !ok {
-			return fmt.Errorf("Connectiontimeout has wrong format")
-		}
-		if t < time.Millisecond {
-			return fmt.Errorf("Connectiontimeout must be at least one millisecond.")
+		if _, err := minTimeout(val, "s", time.Millisecond, "Connectiontimeout has wrong format", "Connectiontimeout must be at least one millisecond."); err != nil {
+			return err
 		}
 	case "flusher":
 		if len(val) >= 16 {
@@ -213,12 +216,9 @@ func checkHCParam(w *Worker, key, val string) error {
 		}
 		hc.Method = m
 	case "hcinterval":
-		t, ok := timeoutParam(val, "s")
-		if !ok {
-			return fmt.Errorf("Unparse-able hcinterval setting")
-		}
-		if t < 100*time.Millisecond {
-			return fmt.Errorf("Interval must be a positive value greater than 100ms")
+		t, err := minTimeout(val, "s", 100*time.Millisecond, "Unparse-able hcinterval setting", "Interval must be a positive value greater than 100ms")
+		if err != nil {
+			return err
 		}
 		hc.Interval = t
 	case "hcpasses":

@@ -42,10 +42,7 @@ BalancerMember balancer://mycluster http://[::1]:8080 hcmethod=tcp hcinterval=50
 `
 
 func TestValid(t *testing.T) {
-	cfg, err := phasestest.LoadConf(t, validConf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := phasestest.MustLoad(t, validConf)
 	s := proxy.ServerOf(cfg.Main)
 	if s.Timeout != 30*time.Second || s.Requests == nil || *s.Requests || s.PreserveHost == nil || !*s.PreserveHost {
 		t.Errorf("server flags: timeout %v requests %v preserve %v", s.Timeout, s.Requests, s.PreserveHost)
@@ -114,10 +111,7 @@ func TestValid(t *testing.T) {
 }
 
 func TestWorkerSharingWarns(t *testing.T) {
-	cfg, err := phasestest.LoadConf(t, "ProxyPass /a http://b/ timeout=5\nProxyPass /c http://b/ retry=5\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := phasestest.MustLoad(t, "ProxyPass /a http://b/ timeout=5\nProxyPass /c http://b/ retry=5\n")
 	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].Msg, "Ignoring parameter 'retry=5' for worker 'http://b/' because of worker sharing") {
 		t.Errorf("warnings = %v", cfg.Warnings)
 	}
@@ -194,14 +188,7 @@ func TestInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.conf, func(t *testing.T) {
-			_, err := phasestest.LoadConf(t, tt.conf)
-			if err == nil {
-				t.Fatal("loaded; want an error")
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, fmt.Sprintf("Syntax error on line %d of ", tt.line)) || !strings.Contains(msg, tt.want) {
-				t.Errorf("error %q; want line %d and %q", msg, tt.line, tt.want)
-			}
+			phasestest.WantError(t, tt.conf, tt.line, tt.want)
 		})
 	}
 }

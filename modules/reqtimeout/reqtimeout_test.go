@@ -1,8 +1,6 @@
 package reqtimeout_test
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,10 +34,7 @@ func TestValid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
-			cfg, err := phasestest.LoadConf(t, tt.line+"\n")
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := phasestest.MustLoad(t, tt.line+"\n")
 			if got := *reqtimeout.ServerOf(cfg.Main); got != tt.want {
 				t.Errorf("settings = %+v, want %+v", got, tt.want)
 			}
@@ -48,10 +43,7 @@ func TestValid(t *testing.T) {
 }
 
 func TestVirtualHost(t *testing.T) {
-	cfg, err := phasestest.LoadConf(t, "<VirtualHost *:80>\nRequestReadTimeout body=10\n</VirtualHost>\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := phasestest.MustLoad(t, "<VirtualHost *:80>\nRequestReadTimeout body=10\n</VirtualHost>\n")
 	if got := reqtimeout.ServerOf(cfg.Vhosts[0]).Body.Timeout; got != 10*time.Second {
 		t.Errorf("vhost body timeout = %v", got)
 	}
@@ -83,14 +75,7 @@ func TestInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.conf, func(t *testing.T) {
-			_, err := phasestest.LoadConf(t, tt.conf)
-			if err == nil {
-				t.Fatal("loaded; want an error")
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, fmt.Sprintf("Syntax error on line %d of ", tt.line)) || !strings.Contains(msg, tt.want) {
-				t.Errorf("error %q; want line %d and %q", msg, tt.line, tt.want)
-			}
+			phasestest.WantError(t, tt.conf, tt.line, tt.want)
 		})
 	}
 }

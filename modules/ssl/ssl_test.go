@@ -139,10 +139,7 @@ func TestProtocol(t *testing.T) {
 		}
 	}
 	// A bare word after others replaces them, with Apache's warning.
-	cfg, err := phasestest.LoadConf(t, "SSLProtocol TLSv1 TLSv1.3\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := phasestest.MustLoad(t, "SSLProtocol TLSv1 TLSv1.3\n")
 	if got := ssl.ServerOf(cfg.Main).Protocols; !reflect.DeepEqual(got, []uint16{tls.VersionTLS13}) {
 		t.Errorf("protocols %v", got)
 	}

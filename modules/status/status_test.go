@@ -1,8 +1,6 @@
 package status_test
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 
 	_ "github.com/httpdg/httpdg/modules/core"
@@ -23,10 +21,7 @@ func TestValid(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.conf, func(t *testing.T) {
-			cfg, err := phasestest.LoadConf(t, tc.conf)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := phasestest.MustLoad(t, tc.conf)
 			g := status.GlobalOf(cfg)
 			if g.Extended() != tc.extended || g.RequestTail() != tc.tail || (g.ExtendedStatus != nil) != tc.extSet || (g.SeeRequestTail != nil) != tc.tailSet {
 				t.Errorf("got %+v, Extended %v RequestTail %v", g, g.Extended(), g.RequestTail())
@@ -51,17 +46,7 @@ func TestInvalid(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := phasestest.LoadConf(t, tc.conf)
-			if err == nil {
-				t.Fatal("loaded, want an error")
-			}
-			msg := err.Error()
-			if want := fmt.Sprintf("line %d of ", tc.line); !strings.Contains(msg, want) {
-				t.Errorf("error %q does not name %q", msg, want)
-			}
-			if !strings.Contains(msg, tc.want) {
-				t.Errorf("error %q does not contain %q", msg, tc.want)
-			}
+			phasestest.WantError(t, tc.conf, tc.line, tc.want)
 		})
 	}
 }
