@@ -1,6 +1,7 @@
 package mpm
 
 import (
+	"fmt"
 	"os"
 	"syscall"
 	"time"
@@ -25,8 +26,25 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 	}
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
+	eng := newEngine()
+	first := true
 	for {
 		pchild := lc.ChildInit()
+		err := eng.activate(&generation{server: lc.Server, hooks: lc.Hooks.Request, pchild: pchild})
+		if !first {
+			eng.resume()
+		}
+		if err != nil {
+			if first {
+				lc.Log.Error("core", "%v", err)
+				lc.ChildExit(pchild)
+				eng.shutdown(time.Second)
+				lc.Shutdown()
+				return fmt.Errorf("%w; no listening sockets available, shutting down", err)
+			}
+			lc.Log.Error("core", "%v (the sockets already open go on serving)", err)
+		}
+		first = false
 		lc.Log.Notice("core", "httpdg configured -- resuming normal operations (generation %d)", lc.Process.Generation)
 		if ready != nil {
 			ready()
@@ -45,6 +63,7 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 					fallthrough
 				case syscall.SIGTERM, os.Interrupt:
 					lc.Log.Notice("core", "caught %s, shutting down", signalName(sig))
+					eng.shutdown(10 * time.Second)
 					lc.ChildExit(pchild)
 					lc.Shutdown()
 					return nil
@@ -58,9 +77,12 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 				}
 			}
 		}
+		eng.pause()
 		lc.ChildExit(pchild)
 		lc.ClearConfig()
 		if err := lc.RunGeneration(); err != nil {
+			eng.resume()
+			eng.shutdown(10 * time.Second)
 			lc.Shutdown()
 			return err
 		}

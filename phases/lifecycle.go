@@ -128,7 +128,7 @@ func BuildServerHooks(cfg *config.Config) (*ServerHooks, error) {
 		}
 	}
 	for _, sort := range []func() error{hooks.PreConfig.Sort, hooks.CheckConfig.Sort, hooks.OpenLogs.Sort,
-		hooks.PostConfig.Sort, hooks.ChildInit.Sort, hooks.ChildExit.Sort, hooks.Monitor.Sort} {
+		hooks.PostConfig.Sort, hooks.ChildInit.Sort, hooks.ChildExit.Sort, hooks.Monitor.Sort, hooks.Request.sortAll} {
 		if err := sort(); err != nil {
 			return nil, err
 		}

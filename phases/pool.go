@@ -50,6 +50,13 @@ func (p *Pool) Sub(name string) *Pool {
 // request.
 func (p *Pool) Name() string { return p.name }
 
+// Destroyed reports whether the pool has been destroyed.
+func (p *Pool) Destroyed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.destroyed
+}
+
 // Parent is the enclosing pool, nil for a root.
 func (p *Pool) Parent() *Pool { return p.parent }
 

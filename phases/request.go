@@ -148,7 +148,11 @@ func runRequestHook(h *Hook[RequestHookFunc], r *Request) (Status, error) {
 // auth_checker and type_checker are RUN_FIRST and DECLINED from all of them
 // is fine except translate_name's (the engine's default mapping applies)
 // and the handler's (404).
-func ProcessRequest(h *RequestHooks, r *Request) Status {
+//
+// respond, if not nil, is called before log_transaction so the engine can
+// send what the handler did not (an error page, the headers of an empty
+// answer) and the log sees the final status and byte count.
+func ProcessRequest(h *RequestHooks, r *Request, respond func(r *Request, st Status)) Status {
 	st := processRequest(h, r)
 	if st == DONE || st == OK {
 		if r.Status == 0 {
@@ -156,6 +160,9 @@ func ProcessRequest(h *RequestHooks, r *Request) Status {
 		}
 	} else if st > 0 {
 		r.Status = int(st)
+	}
+	if respond != nil {
+		respond(r, st)
 	}
 	if _, err := runRequestHook(h.LogTransaction, r); err != nil && r.Server != nil && r.Server.Log != nil {
 		r.Server.Log.Error("core", "log_transaction: %v", err)
@@ -190,4 +197,21 @@ func processRequest(h *RequestHooks, r *Request) Status {
 		return http.StatusNotFound
 	}
 	return st
+}
+
+// sortAll sorts every request and connection hook.
+func (h *RequestHooks) sortAll() error {
+	for _, err := range []error{h.PreConnection.Sort(), h.ProcessConnection.Sort()} {
+		if err != nil {
+			return err
+		}
+	}
+	for _, hook := range []*Hook[RequestHookFunc]{h.PostReadRequest, h.QuickHandler, h.TranslateName, h.MapToStorage,
+		h.HeaderParser, h.AccessChecker, h.CheckUserID, h.AuthChecker, h.TypeChecker, h.Fixups, h.InsertFilter,
+		h.Handler, h.LogTransaction, h.ModifyResponseHeaders} {
+		if err := hook.Sort(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -63,7 +63,7 @@ func TestProcessRequestPhases(t *testing.T) {
 			destroyed := false
 			pool.CleanupRegister("t", func() error { destroyed = true; return nil })
 			r := &Request{Pool: pool}
-			if got := ProcessRequest(h, r); got != c.want {
+			if got := ProcessRequest(h, r, nil); got != c.want {
 				t.Errorf("status %v, want %v", got, c.want)
 			}
 			if r.Status != c.status {

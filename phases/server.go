@@ -40,6 +40,16 @@ type Server struct {
 	Main    *config.Server
 	Process *Process
 	Log     *ErrorLog
+	// Listen is where the generation wants to accept connections; the core
+	// module fills it from the Listen directives.
+	Listen []ListenAddr
+}
+
+// ListenAddr is one Listen directive: an address, not a socket.
+type ListenAddr struct {
+	Host     string // "" for every address
+	Port     int
+	Protocol string // "http" or "https"
 }
 
 // ErrDeclined is returned by a handler that declines (Apache's DECLINED).
@@ -61,6 +71,8 @@ type ServerHooks struct {
 	ChildInit   *Hook[ChildHookFunc]
 	ChildExit   *Hook[ChildHookFunc]
 	Monitor     *Hook[ChildHookFunc]
+	// Request holds the request and connection phases of the generation.
+	Request *RequestHooks
 }
 
 // NewServerHooks returns the empty hooks with Apache's kinds (child_exit is
@@ -74,6 +86,7 @@ func NewServerHooks() *ServerHooks {
 		ChildInit:   NewHook[ChildHookFunc]("child_init", Void),
 		ChildExit:   NewHook[ChildHookFunc]("child_exit", RunAll),
 		Monitor:     NewHook[ChildHookFunc]("monitor", RunAll),
+		Request:     NewRequestHooks(),
 	}
 }
 

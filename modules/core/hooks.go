@@ -58,7 +58,8 @@ func checkHookType(phase string, h any) error {
 // error log first thing in open_logs, and attach the GoHook* handlers the
 // config names, in config order.
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: openErrorLog, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
+	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: coreOpenLogs, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
+	registerRequestHooks(h.Request, cfg)
 	for _, ref := range ServerOf(cfg.Main).Hooks {
 		server, child, ok := serverPhase(h, ref.Phase)
 		if !ok {
@@ -78,6 +79,13 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// coreOpenLogs is core's open_logs: it names the generation's listen
+// addresses (the MPM opens them) and opens the error log.
+func coreOpenLogs(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
+	s.Listen = listenAddrs(s.Config)
+	return openErrorLog(pconf, plog, ptemp, s)
 }
 
 // openErrorLog opens the main server's ErrorLog into plog, so every restart

@@ -1,0 +1,318 @@
+package mpm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/httpdg/httpdg/phases"
+)
+
+// generation is what a request is served with: the config generation's
+// server record, its request hooks and the child pool.
+type generation struct {
+	server *phases.Server
+	hooks  *phases.RequestHooks
+	pchild *phases.Pool
+}
+
+// engine serves HTTP for a child: one net/http server per listening
+// address, all dispatching to the current generation. A restart swaps the
+// generation; sockets stay open, so no connection is refused across it.
+type engine struct {
+	gen atomic.Pointer[generation]
+	// serving is held (read) by every request in flight and (write) while
+	// the generation changes, so a restart waits for in-flight requests and
+	// new ones wait for the new generation instead of meeting a destroyed
+	// pchild.
+	serving sync.RWMutex
+
+	mu        sync.Mutex
+	listeners map[string]*listening // by "host:port"
+	conns     sync.Map              // net.Conn -> *connState
+}
+
+type listening struct {
+	addr phases.ListenAddr
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// connState is one client connection: its conn_rec and pool.
+type connState struct {
+	mu   sync.Mutex
+	conn phases.Connection
+	pool *phases.Pool
+}
+
+type connKey struct{}
+
+func newEngine() *engine { return &engine{listeners: map[string]*listening{}} }
+
+// pause waits for the requests in flight and holds new ones until resume.
+func (e *engine) pause() { e.serving.Lock() }
+
+// resume lets requests through again.
+func (e *engine) resume() { e.serving.Unlock() }
+
+// activate makes g current and brings the listening sockets in line with
+// its Listen addresses: new ones are opened, ones no longer named closed.
+// A bind failure is returned and leaves the sockets that were open serving.
+func (e *engine) activate(g *generation) error {
+	e.gen.Store(g)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	want := map[string]phases.ListenAddr{}
+	for _, a := range g.server.Listen {
+		if a.Protocol == "https" {
+			g.server.Log.Warn("core", "Listen %s https: TLS is not built yet; not listening there", hostPort(a))
+			continue
+		}
+		want[hostPort(a)] = a
+	}
+	var errs []error
+	for key, a := range want {
+		if _, ok := e.listeners[key]; ok {
+			continue
+		}
+		ln, err := net.Listen("tcp", key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("could not bind to address %s: %w", key, err))
+			continue
+		}
+		l := &listening{addr: a, ln: ln}
+		l.srv = &http.Server{
+			Handler:           e,
+			ReadHeaderTimeout: 60 * time.Second,
+			ConnContext:       e.connContext,
+			ConnState:         e.connStateChange,
+			ErrorLog:          nil,
+		}
+		e.listeners[key] = l
+		go func() { _ = l.srv.Serve(ln) }()
+	}
+	for key, l := range e.listeners {
+		if _, ok := want[key]; !ok {
+			delete(e.listeners, key)
+			go shutdownServer(l.srv, 10*time.Second)
+		}
+	}
+	if len(want) == 0 {
+		g.server.Log.Notice("core", "no Listen directive: not accepting connections")
+	}
+	return errors.Join(errs...)
+}
+
+func hostPort(a phases.ListenAddr) string {
+	host := a.Host
+	if host == "*" {
+		host = ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// Addrs returns the addresses being listened on (for tests and logs).
+func (e *engine) addrs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, l := range e.listeners {
+		out = append(out, l.ln.Addr().String())
+	}
+	return out
+}
+
+// shutdown stops every server, letting requests in flight finish until
+// the deadline.
+func (e *engine) shutdown(timeout time.Duration) {
+	e.mu.Lock()
+	ls := e.listeners
+	e.listeners = map[string]*listening{}
+	e.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		wg.Add(1)
+		go func() { defer wg.Done(); shutdownServer(l.srv, timeout) }()
+	}
+	wg.Wait()
+}
+
+func shutdownServer(srv *http.Server, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		_ = srv.Close()
+	}
+}
+
+func (e *engine) connContext(ctx context.Context, c net.Conn) context.Context {
+	cs := &connState{}
+	cs.conn.ClientIP, cs.conn.ClientPort = splitAddr(c.RemoteAddr())
+	cs.conn.LocalIP, cs.conn.LocalPort = splitAddr(c.LocalAddr())
+	cs.conn.Notes = map[string]string{}
+	e.conns.Store(c, cs)
+	return context.WithValue(ctx, connKey{}, cs)
+}
+
+// connStateChange destroys a connection's pool when it closes.
+func (e *engine) connStateChange(c net.Conn, state http.ConnState) {
+	if state != http.StateClosed && state != http.StateHijacked {
+		return
+	}
+	if v, ok := e.conns.LoadAndDelete(c); ok {
+		cs := v.(*connState)
+		cs.mu.Lock()
+		if cs.pool != nil {
+			cs.pool.Destroy()
+			cs.pool = nil
+		}
+		cs.mu.Unlock()
+	}
+}
+
+func splitAddr(a net.Addr) (string, int) {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String(), 0
+	}
+	p, _ := strconv.Atoi(port)
+	return host, p
+}
+
+// connection returns the conn_rec of req's connection with a pool under the
+// current generation's pchild (a connection that outlived a restart gets a
+// new one; the old pchild destroyed the old).
+func (e *engine) connection(req *http.Request, g *generation) (*phases.Connection, *phases.Pool) {
+	cs, _ := req.Context().Value(connKey{}).(*connState)
+	if cs == nil {
+		cs = &connState{}
+		cs.conn.ClientIP, cs.conn.ClientPort = splitHostPortString(req.RemoteAddr)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.pool == nil || cs.pool.Parent() != g.pchild || cs.pool.Destroyed() {
+		cs.pool = g.pchild.Sub("connection")
+		cs.conn.Pool = cs.pool
+	}
+	return &cs.conn, cs.pool
+}
+
+func splitHostPortString(s string) (string, int) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return s, 0
+	}
+	p, _ := strconv.Atoi(port)
+	return host, p
+}
+
+// ServeHTTP runs the request phases for one request.
+func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	e.serving.RLock()
+	defer e.serving.RUnlock()
+	g := e.gen.Load()
+	conn, cpool := e.connection(req, g)
+	host := req.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	out := &responseWriter{w: w}
+	r := &phases.Request{
+		TheRequest:    req.Method + " " + req.RequestURI + " " + req.Proto,
+		Method:        req.Method,
+		UnparsedURI:   req.RequestURI,
+		URI:           req.URL.Path,
+		Args:          req.URL.RawQuery,
+		Protocol:      req.Proto,
+		Hostname:      strings.ToLower(host),
+		Port:          conn.LocalPort,
+		IsHTTPS:       req.TLS != nil,
+		UseragentIP:   conn.ClientIP,
+		HeadersIn:     req.Header,
+		HeadersOut:    http.Header{},
+		ErrHeadersOut: http.Header{},
+		Notes:         map[string]string{},
+		SubprocessEnv: map[string]string{},
+		Server:        g.server,
+		Vhost:         g.server.Main,
+		Pool:          cpool.Sub("request"),
+		Conn:          conn,
+		Body:          req.Body,
+		Output:        out,
+	}
+	out.r = r
+	phases.ProcessRequest(g.hooks, r, e.respond)
+}
+
+// respond sends what the handler left unsent: an error page for an error
+// status, or the bare status.
+func (e *engine) respond(r *phases.Request, st phases.Status) {
+	out := r.Output.(*responseWriter)
+	if out.wroteHeader {
+		return
+	}
+	if r.Status >= 400 {
+		body := errorPage(r.Status, r.Method, "")
+		r.ContentType = "text/html; charset=iso-8859-1"
+		out.WriteHeader(r.Status)
+		if r.Method != http.MethodHead {
+			_, _ = out.Write([]byte(body))
+		}
+		return
+	}
+	out.WriteHeader(r.Status)
+}
+
+// responseWriter is the phases.ResponseWriter over net/http's.
+type responseWriter struct {
+	w           http.ResponseWriter
+	r           *phases.Request
+	wroteHeader bool
+	bytes       int64
+}
+
+func (rw *responseWriter) WriteHeader(status int) {
+	if rw.wroteHeader {
+		return
+	}
+	rw.wroteHeader = true
+	h := rw.w.Header()
+	for k, v := range rw.r.HeadersOut {
+		h[k] = v
+	}
+	for k, v := range rw.r.ErrHeadersOut {
+		h[k] = append(h[k], v...)
+	}
+	if rw.r.ContentType != "" {
+		h.Set("Content-Type", rw.r.ContentType)
+	}
+	rw.r.Status = status
+	rw.w.WriteHeader(status)
+}
+
+func (rw *responseWriter) Write(p []byte) (int, error) {
+	if !rw.wroteHeader {
+		status := rw.r.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		rw.WriteHeader(status)
+	}
+	n, err := rw.w.Write(p)
+	rw.bytes += int64(n)
+	return n, err
+}
+
+func (rw *responseWriter) Flush() error {
+	if f, ok := rw.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
+}
