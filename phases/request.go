@@ -215,3 +215,27 @@ func (h *RequestHooks) sortAll() error {
 	}
 	return nil
 }
+
+// DirConfs returns module's per-directory settings that apply to r, in
+// Apache's merge order: the main server's directory defaults, the virtual
+// host's, then each section of r.Sections. A module merges them as its own
+// rules say (usually: a later value that is set overrides an earlier one).
+func DirConfs[T any](r *Request, module string) []*T {
+	out := []*T{config.ServerDirConf[T](r.Server.Main, module)}
+	if r.Vhost != nil && r.Vhost != r.Server.Main {
+		out = append(out, config.ServerDirConf[T](r.Vhost, module))
+	}
+	for _, sec := range r.Sections {
+		out = append(out, config.SectionConf[T](sec, module))
+	}
+	return out
+}
+
+// VhostConf returns module's server settings for the request's virtual
+// host (the main server's when r.Vhost is nil).
+func VhostConf[T any](r *Request, module string) *T {
+	if r.Vhost != nil {
+		return config.ServerConf[T](r.Vhost, module)
+	}
+	return config.ServerConf[T](r.Server.Main, module)
+}
