@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"strconv"
@@ -47,9 +49,10 @@ type listening struct {
 
 // connState is one client connection: its conn_rec and pool.
 type connState struct {
-	mu   sync.Mutex
-	conn phases.Connection
-	pool *phases.Pool
+	mu       sync.Mutex
+	conn     phases.Connection
+	pool     *phases.Pool
+	requests int
 }
 
 type connKey struct{}
@@ -88,13 +91,17 @@ func (e *engine) activate(g *generation) error {
 			continue
 		}
 		l := &listening{addr: a, ln: ln}
+		cs := g.server.Conn
 		l.srv = &http.Server{
 			Handler:           e,
-			ReadHeaderTimeout: 60 * time.Second,
+			ReadHeaderTimeout: cs.Timeout,
+			IdleTimeout:       cs.KeepAliveTimeout,
+			MaxHeaderBytes:    headerBudget(cs),
 			ConnContext:       e.connContext,
 			ConnState:         e.connStateChange,
-			ErrorLog:          nil,
+			ErrorLog:          log.New(io.Discard, "", 0),
 		}
+		l.srv.SetKeepAlivesEnabled(cs.KeepAlive)
 		e.listeners[key] = l
 		go func() { _ = l.srv.Serve(ln) }()
 	}
@@ -108,6 +115,17 @@ func (e *engine) activate(g *generation) error {
 		g.server.Log.Notice("core", "no Listen directive: not accepting connections")
 	}
 	return errors.Join(errs...)
+}
+
+// headerBudget bounds what net/http reads of a request head: the request
+// line plus every field at its limit. (Apache's per-line 414/400 answers
+// need a parser of our own; net/http answers 431 past the budget.)
+func headerBudget(cs phases.ConnSettings) int {
+	fields := cs.LimitRequestFields
+	if fields == 0 {
+		fields = 100
+	}
+	return cs.LimitRequestLine + fields*(cs.LimitRequestFieldSz+2)
 }
 
 func hostPort(a phases.ListenAddr) string {
@@ -201,6 +219,9 @@ func (e *engine) connection(req *http.Request, g *generation) (*phases.Connectio
 		cs.pool = g.pchild.Sub("connection")
 		cs.conn.Pool = cs.pool
 	}
+	cs.requests++
+	max := g.server.Conn.MaxKeepAliveRequests
+	cs.conn.Keepalive = g.server.Conn.KeepAlive && (max == 0 || cs.requests < max)
 	return &cs.conn, cs.pool
 }
 
@@ -223,7 +244,10 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	out := &responseWriter{w: w}
+	out := &responseWriter{w: w, hooks: g.hooks}
+	if !conn.Keepalive {
+		w.Header().Set("Connection", "close")
+	}
 	r := &phases.Request{
 		TheRequest:    req.Method + " " + req.RequestURI + " " + req.Proto,
 		Method:        req.Method,
@@ -274,8 +298,8 @@ func (e *engine) respond(r *phases.Request, st phases.Status) {
 type responseWriter struct {
 	w           http.ResponseWriter
 	r           *phases.Request
+	hooks       *phases.RequestHooks
 	wroteHeader bool
-	bytes       int64
 }
 
 func (rw *responseWriter) WriteHeader(status int) {
@@ -283,6 +307,12 @@ func (rw *responseWriter) WriteHeader(status int) {
 		return
 	}
 	rw.wroteHeader = true
+	rw.r.Status = status
+	// modify_response_headers (RUN_ALL) sees the response just before it
+	// goes out; a failure there is logged, the response still goes.
+	if st := phases.RunModifyResponseHeaders(rw.hooks, rw.r); st != phases.OK && st != phases.DECLINED && rw.r.Server.Log != nil {
+		rw.r.Server.Log.Error("core", "modify_response_headers returned %v for %s", st, rw.r.URI)
+	}
 	h := rw.w.Header()
 	for k, v := range rw.r.HeadersOut {
 		h[k] = v
@@ -305,8 +335,11 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 		}
 		rw.WriteHeader(status)
 	}
+	if rw.r.Method == http.MethodHead {
+		return len(p), nil
+	}
 	n, err := rw.w.Write(p)
-	rw.bytes += int64(n)
+	rw.r.BytesSent += int64(n)
 	return n, err
 }
 

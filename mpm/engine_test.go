@@ -1,12 +1,16 @@
 package mpm_test
 
 import (
+	"bufio"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/httpdg/httpdg/cmd/httpdg/httpdgtest"
 )
@@ -52,5 +56,60 @@ func TestEngineBindFailureAbortsStart(t *testing.T) {
 	out, err := exec.Command(httpdgtest.Binary(t), "-d", root2, "-X").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "could not bind to address 127.0.0.1:") || !strings.Contains(string(out), "no listening sockets available, shutting down") {
 		t.Fatalf("err %v, output %q", err, out)
+	}
+}
+
+// responses sends n keep-alive requests on one connection and returns the
+// Connection header of each response (stopping when the server closes).
+func connectionHeaders(t *testing.T, addr string, n int) []string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	var out []string
+	for i := 0; i < n; i++ {
+		if _, err := fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+			break
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			break
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		// ReadResponse moves "Connection: close" into resp.Close.
+		if resp.Close {
+			out = append(out, "close")
+		} else {
+			out = append(out, resp.Header.Get("Connection"))
+		}
+	}
+	return out
+}
+
+func TestEngineKeepAliveSettings(t *testing.T) {
+	cases := []struct {
+		name  string
+		lines []string
+		want  []string
+	}{
+		{"default keeps alive", nil, []string{"", "", ""}},
+		{"MaxKeepAliveRequests 2 closes after the second", []string{"MaxKeepAliveRequests 2"}, []string{"", "close"}},
+		{"KeepAlive Off closes after the first", []string{"KeepAlive Off"}, []string{"close"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			port := httpdgtest.FreePort(t)
+			root := httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": httpdgtest.Conf(port, c.lines...)})
+			httpdgtest.Start(t, root, port)
+			got := connectionHeaders(t, fmt.Sprintf("127.0.0.1:%d", port), 3)
+			if strings.Join(got, ",") != strings.Join(c.want, ",") {
+				t.Fatalf("Connection headers %q, want %q", got, c.want)
+			}
+		})
 	}
 }

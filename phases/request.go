@@ -40,6 +40,8 @@ type Request struct {
 	Conn   *Connection    // the connection the request came on
 	Body   io.Reader      // the request body
 	Output ResponseWriter // where handlers write the response
+	// BytesSent counts the body bytes written so far (mod_log_config's %B).
+	BytesSent int64
 	// Sections are the per-directory sections that apply, in merge order;
 	// set by map_to_storage.
 	Sections []*config.Section
@@ -238,4 +240,11 @@ func VhostConf[T any](r *Request, module string) *T {
 		return config.ServerConf[T](r.Vhost, module)
 	}
 	return config.ServerConf[T](r.Server.Main, module)
+}
+
+// RunModifyResponseHeaders runs modify_response_headers for r (the engine
+// calls it just before sending the status line and headers).
+func RunModifyResponseHeaders(h *RequestHooks, r *Request) Status {
+	st, _ := runRequestHook(h.ModifyResponseHeaders, r)
+	return st
 }

@@ -2,6 +2,7 @@ package phases
 
 import (
 	"errors"
+	"time"
 
 	"github.com/httpdg/httpdg/config"
 )
@@ -43,6 +44,26 @@ type Server struct {
 	// Listen is where the generation wants to accept connections; the core
 	// module fills it from the Listen directives.
 	Listen []ListenAddr
+	// Conn are the connection settings of the main server (Timeout,
+	// KeepAlive...), filled by the core module.
+	Conn ConnSettings
+}
+
+// ConnSettings are the connection-level limits the HTTP engine applies.
+type ConnSettings struct {
+	Timeout              time.Duration // Timeout: reading a request, each read/write
+	KeepAlive            bool          // KeepAlive
+	KeepAliveTimeout     time.Duration // KeepAliveTimeout: idle wait for the next request
+	MaxKeepAliveRequests int           // MaxKeepAliveRequests; 0 = unlimited
+	LimitRequestLine     int           // LimitRequestLine
+	LimitRequestFieldSz  int           // LimitRequestFieldSize
+	LimitRequestFields   int           // LimitRequestFields; 0 = unlimited
+}
+
+// DefaultConnSettings are Apache 2.4's defaults.
+func DefaultConnSettings() ConnSettings {
+	return ConnSettings{Timeout: 60 * time.Second, KeepAlive: true, KeepAliveTimeout: 5 * time.Second,
+		MaxKeepAliveRequests: 100, LimitRequestLine: 8190, LimitRequestFieldSz: 8190, LimitRequestFields: 100}
 }
 
 // ListenAddr is one Listen directive: an address, not a socket.

@@ -85,6 +85,7 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 // addresses (the MPM opens them) and opens the error log.
 func coreOpenLogs(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
 	s.Listen = listenAddrs(s.Config)
+	s.Conn = connSettings(ServerOf(s.Main))
 	return openErrorLog(pconf, plog, ptemp, s)
 }
 
@@ -151,4 +152,32 @@ func (p *pipeCloser) Close() error {
 	err := p.WriteCloser.Close()
 	_ = p.cmd.Wait()
 	return err
+}
+
+// connSettings turns the main server's connection directives into the
+// engine's settings, Apache's defaults where a directive is absent.
+func connSettings(ss *ServerSettings) phases.ConnSettings {
+	c := phases.DefaultConnSettings()
+	if ss.Timeout > 0 {
+		c.Timeout = ss.Timeout
+	}
+	if ss.KeepAlive != nil {
+		c.KeepAlive = *ss.KeepAlive
+	}
+	if ss.KeepAliveTimeout > 0 {
+		c.KeepAliveTimeout = ss.KeepAliveTimeout
+	}
+	if ss.MaxKeepAliveRequestsSet {
+		c.MaxKeepAliveRequests = int(ss.MaxKeepAliveRequests)
+	}
+	if ss.LimitRequestLine != nil {
+		c.LimitRequestLine = int(*ss.LimitRequestLine)
+	}
+	if ss.LimitRequestFieldSz != nil {
+		c.LimitRequestFieldSz = int(*ss.LimitRequestFieldSz)
+	}
+	if ss.LimitRequestFields != nil {
+		c.LimitRequestFields = int(*ss.LimitRequestFields)
+	}
+	return c
 }

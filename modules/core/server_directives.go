@@ -118,7 +118,7 @@ func declareServerDirectives() []*config.Directive {
 		}),
 		d("MaxKeepAliveRequests", config.Take1, config.ServerVhost, "Maximum number of Keep-Alive requests per connection, or 0 for infinite", func(c *config.Cmd) error {
 			n, err := c.Int(c.Args[0], 0, 1<<31-1)
-			srv(c).MaxKeepAliveRequests = n
+			srv(c).MaxKeepAliveRequests, srv(c).MaxKeepAliveRequestsSet = n, true
 			return err
 		}),
 		d("LimitRequestFields", config.Take1, config.ServerVhost, "Limit (0 = unlimited) on max number of header fields in a request message", limitPtr(func(s *ServerSettings) **int64 { return &s.LimitRequestFields }, 0, 32767)),

@@ -36,7 +36,8 @@ type ServerSettings struct {
 	Timeout              time.Duration
 	KeepAlive            *bool
 	KeepAliveTimeout     time.Duration
-	MaxKeepAliveRequests int64
+	MaxKeepAliveRequests    int64
+	MaxKeepAliveRequestsSet bool
 	LimitRequestFields   *int64
 	LimitRequestFieldSz  *int64
 	LimitRequestLine     *int64
