@@ -25,27 +25,27 @@ type Global struct {
 
 // ServerSettings holds the core settings of one server (main or virtual).
 type ServerSettings struct {
-	ServerName           string
-	ServerAliases        []string
-	ServerAdmin          string
-	DocumentRoot         string
-	ErrorLog             string
-	LogLevel             string
-	ModuleLogLevels      map[string]string
-	ErrorLogFormat       string
-	Timeout              time.Duration
-	KeepAlive            *bool
-	KeepAliveTimeout     time.Duration
+	ServerName              string
+	ServerAliases           []string
+	ServerAdmin             string
+	DocumentRoot            string
+	ErrorLog                string
+	LogLevel                string
+	ModuleLogLevels         map[string]string
+	ErrorLogFormat          string
+	Timeout                 time.Duration
+	KeepAlive               *bool
+	KeepAliveTimeout        time.Duration
 	MaxKeepAliveRequests    int64
 	MaxKeepAliveRequestsSet bool
-	LimitRequestFields   *int64
-	LimitRequestFieldSz  *int64
-	LimitRequestLine     *int64
-	Protocols            []string
-	HostnameLookups      string
-	TraceEnable          string // "on", "off" or "extended"; per server as in Apache
-	AccessFileName       []string
-	Hooks                []HookRef
+	LimitRequestFields      *int64
+	LimitRequestFieldSz     *int64
+	LimitRequestLine        *int64
+	Protocols               []string
+	HostnameLookups         string
+	TraceEnable             string // "on", "off" or "extended"; per server as in Apache
+	AccessFileName          []string
+	Hooks                   []HookRef
 }
 
 // DirSettings holds the core settings of a per-directory section (or of a
