@@ -2,6 +2,7 @@ package mpm
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -74,10 +75,6 @@ func (e *engine) activate(g *generation) error {
 	defer e.mu.Unlock()
 	want := map[string]phases.ListenAddr{}
 	for _, a := range g.server.Listen {
-		if a.Protocol == "https" {
-			g.server.Log.Warn("core", "Listen %s https: TLS is not built yet; not listening there", hostPort(a))
-			continue
-		}
 		want[hostPort(a)] = a
 	}
 	var errs []error
@@ -89,6 +86,9 @@ func (e *engine) activate(g *generation) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("could not bind to address %s: %w", key, err))
 			continue
+		}
+		if g.server.TLS[a.Port] != nil {
+			ln = tls.NewListener(ln, e.tlsConfig(a.Port))
 		}
 		l := &listening{addr: a, ln: ln}
 		cs := g.server.Conn
@@ -126,6 +126,28 @@ func headerBudget(cs phases.ConnSettings) int {
 		fields = 100
 	}
 	return cs.LimitRequestLine + fields*(cs.LimitRequestFieldSz+2)
+}
+
+// tlsConfig serves port's TLS with the configuration of the generation
+// current at each handshake, so a restart's new certificates apply to new
+// connections on the same socket. ALPN offers h2 when Protocols has it.
+func (e *engine) tlsConfig(port int) *tls.Config {
+	return &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		g := e.gen.Load()
+		base := g.server.TLS[port]
+		if base == nil {
+			return nil, fmt.Errorf("no TLS configuration for port %d in generation %d", port, g.server.Process.Generation)
+		}
+		c := base.Clone()
+		c.NextProtos = nil
+		for _, p := range g.server.Conn.Protocols {
+			if p == "h2" {
+				c.NextProtos = append(c.NextProtos, "h2")
+			}
+		}
+		c.NextProtos = append(c.NextProtos, "http/1.1")
+		return c, nil
+	}}
 }
 
 func hostPort(a phases.ListenAddr) string {

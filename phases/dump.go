@@ -66,6 +66,22 @@ func (h *ServerHooks) Describe() ([]HookInfo, error) {
 		add(describe(h.ChildInit, "child")),
 		add(describe(h.ChildExit, "child")),
 		add(describe(h.Monitor, "master")),
+		add(describe(h.Request.PreConnection, "child")),
+		add(describe(h.Request.ProcessConnection, "child")),
+		add(describe(h.Request.PostReadRequest, "child")),
+		add(describe(h.Request.QuickHandler, "child")),
+		add(describe(h.Request.TranslateName, "child")),
+		add(describe(h.Request.MapToStorage, "child")),
+		add(describe(h.Request.HeaderParser, "child")),
+		add(describe(h.Request.AccessChecker, "child")),
+		add(describe(h.Request.CheckUserID, "child")),
+		add(describe(h.Request.AuthChecker, "child")),
+		add(describe(h.Request.TypeChecker, "child")),
+		add(describe(h.Request.Fixups, "child")),
+		add(describe(h.Request.InsertFilter, "child")),
+		add(describe(h.Request.Handler, "child")),
+		add(describe(h.Request.LogTransaction, "child")),
+		add(describe(h.Request.ModifyResponseHeaders, "child")),
 	} {
 		if err != nil {
 			return nil, err

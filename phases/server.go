@@ -1,6 +1,7 @@
 package phases
 
 import (
+	"crypto/tls"
 	"errors"
 	"time"
 
@@ -47,6 +48,9 @@ type Server struct {
 	// Conn are the connection settings of the main server (Timeout,
 	// KeepAlive...), filled by the core module.
 	Conn ConnSettings
+	// TLS maps a port to the TLS configuration of the servers on it (SNI
+	// picks among their certificates); filled by the ssl module.
+	TLS map[int]*tls.Config
 }
 
 // ConnSettings are the connection-level limits the HTTP engine applies.
@@ -58,12 +62,14 @@ type ConnSettings struct {
 	LimitRequestLine     int           // LimitRequestLine
 	LimitRequestFieldSz  int           // LimitRequestFieldSize
 	LimitRequestFields   int           // LimitRequestFields; 0 = unlimited
+	Protocols            []string      // Protocols: "h2", "http/1.1"
 }
 
 // DefaultConnSettings are Apache 2.4's defaults.
 func DefaultConnSettings() ConnSettings {
 	return ConnSettings{Timeout: 60 * time.Second, KeepAlive: true, KeepAliveTimeout: 5 * time.Second,
-		MaxKeepAliveRequests: 100, LimitRequestLine: 8190, LimitRequestFieldSz: 8190, LimitRequestFields: 100}
+		MaxKeepAliveRequests: 100, LimitRequestLine: 8190, LimitRequestFieldSz: 8190, LimitRequestFields: 100,
+		Protocols: []string{"http/1.1"}}
 }
 
 // ListenAddr is one Listen directive: an address, not a socket.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -244,24 +245,54 @@ func TestDumpHooks(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	want := `pre_config (RUN_ALL, runs in the master)
-check_config (RUN_ALL, runs in the master)
-open_logs (RUN_ALL, runs in the master)
-    REALLY_FIRST core_module (Go)
-    MIDDLE       startuplog.OpenLogs (Go)
-post_config (RUN_ALL, runs in the master)
-    MIDDLE       startuplog.PostConfig (Go)
-child_init (VOID, runs in the child)
-    FIRST        startuplog.ChildInit (Go)
-    MIDDLE       startuplog.ChildInit (Go)
-child_exit (RUN_ALL, runs in the child)
-    MIDDLE       startuplog.ChildExit (Go)
-monitor (RUN_ALL, runs in the master)
-`
-	if r.stdout != want {
-		t.Fatalf("DUMP_HOOKS:\n%s\nwant:\n%s", r.stdout, want)
-	}
 	if r.stderr != "Syntax OK\n" {
 		t.Fatalf("stderr %q", r.stderr)
+	}
+	// Every phase, in life-cycle then request order, with its kind and
+	// process; then the handlers of each in run order (other modules'
+	// entries are left out of the comparison but must keep their layout).
+	phases := []string{
+		"pre_config (RUN_ALL, runs in the master)", "check_config (RUN_ALL, runs in the master)",
+		"open_logs (RUN_ALL, runs in the master)", "post_config (RUN_ALL, runs in the master)",
+		"child_init (VOID, runs in the child)", "child_exit (RUN_ALL, runs in the child)",
+		"monitor (RUN_ALL, runs in the master)",
+		"pre_connection (RUN_ALL, runs in the child)", "process_connection (RUN_FIRST, runs in the child)",
+		"post_read_request (RUN_ALL, runs in the child)", "quick_handler (RUN_FIRST, runs in the child)",
+		"translate_name (RUN_FIRST, runs in the child)", "map_to_storage (RUN_FIRST, runs in the child)",
+		"header_parser (RUN_ALL, runs in the child)", "access_checker (RUN_ALL, runs in the child)",
+		"check_user_id (RUN_FIRST, runs in the child)", "auth_checker (RUN_FIRST, runs in the child)",
+		"type_checker (RUN_FIRST, runs in the child)", "fixups (RUN_ALL, runs in the child)",
+		"insert_filter (VOID, runs in the child)", "handler (RUN_FIRST, runs in the child)",
+		"log_transaction (RUN_ALL, runs in the child)", "modify_response_headers (RUN_ALL, runs in the child)",
+	}
+	var gotPhases []string
+	entries := map[string][]string{}
+	current := ""
+	entry := regexp.MustCompile(`^    (REALLY_FIRST|FIRST|MIDDLE|LAST|REALLY_LAST) +(\S.*)$`)
+	for _, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		if !strings.HasPrefix(line, "    ") {
+			current = line
+			gotPhases = append(gotPhases, line)
+			continue
+		}
+		m := entry.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("bad handler line %q", line)
+		}
+		if strings.HasPrefix(m[2], "startuplog.") || strings.HasPrefix(m[2], "core_module") && strings.HasPrefix(current, "open_logs") {
+			entries[current] = append(entries[current], m[1]+" "+m[2])
+		}
+	}
+	if strings.Join(gotPhases, "\n") != strings.Join(phases, "\n") {
+		t.Fatalf("phases:\n%s\nwant:\n%s", strings.Join(gotPhases, "\n"), strings.Join(phases, "\n"))
+	}
+	want := map[string][]string{
+		phases[2]: {"REALLY_FIRST core_module (Go)", "MIDDLE startuplog.OpenLogs (Go)"},
+		phases[3]: {"MIDDLE startuplog.PostConfig (Go)"},
+		phases[4]: {"FIRST startuplog.ChildInit (Go)", "MIDDLE startuplog.ChildInit (Go)"},
+		phases[5]: {"MIDDLE startuplog.ChildExit (Go)"},
+	}
+	if !reflect.DeepEqual(entries, want) {
+		t.Fatalf("handlers %v\nwant %v\n%s", entries, want, r.stdout)
 	}
 }

@@ -179,5 +179,8 @@ func connSettings(ss *ServerSettings) phases.ConnSettings {
 	if ss.LimitRequestFields != nil {
 		c.LimitRequestFields = int(*ss.LimitRequestFields)
 	}
+	if len(ss.Protocols) > 0 {
+		c.Protocols = ss.Protocols
+	}
 	return c
 }

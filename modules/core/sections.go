@@ -10,7 +10,7 @@ import (
 
 func sectionDirectives() []*config.Directive {
 	section := func(name string, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
-		return &config.Directive{Name: name, Section: true, Form: config.RawArgs, Contexts: ctx, Help: help, Handler: h}
+		return &config.Directive{Name: name, Section: true, Form: config.RawArgs, Contexts: ctx, Help: help, Handler: h, Built: true}
 	}
 	return []*config.Directive{
 		section("VirtualHost", config.ServerOnly, "Container for directives affecting resources located in the specified virtual hosts", virtualHost),

@@ -13,7 +13,9 @@ var logLevels = []string{"emerg", "alert", "crit", "error", "warn", "notice", "i
 
 // builtServerDirectives have their run-time behaviour (in the main server;
 // see the warnings for virtual hosts).
-var builtServerDirectives = map[string]bool{"ErrorLog": true, "LogLevel": true, "ErrorLogFormat": true}
+var builtServerDirectives = map[string]bool{"ErrorLog": true, "LogLevel": true, "ErrorLogFormat": true,
+	"Listen": true, "ServerName": true, "ServerAlias": true, "DocumentRoot": true, "KeepAlive": true,
+	"KeepAliveTimeout": true, "MaxKeepAliveRequests": true, "Protocols": true}
 
 func serverDirectives() []*config.Directive {
 	ds := declareServerDirectives()

@@ -49,7 +49,7 @@ func init() {
 		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h}
 	}
 	srv := config.ServerVhost
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_ssl.c", Directives: []*config.Directive{
+	directives := []*config.Directive{
 		d("SSLEngine", config.Take1, srv, "turns TLS on for this server: on, off or optional", sslEngine),
 		d("SSLCertificateFile", config.Take1, srv, "the server's certificate ('/path/to/file', PEM)", sslCertificateFile),
 		d("SSLCertificateKeyFile", config.Take1, srv, "the private key of the server's certificate ('/path/to/file', PEM)", sslCertificateKeyFile),
@@ -61,7 +61,14 @@ func init() {
 			ServerOf(c.Server).HonorCipherOrder = &v
 			return nil
 		}),
-	}})
+	}
+	// Served by the TLS listeners (runtime.go); cipher choices are not
+	// applied yet (Go's own defaults are used).
+	built := map[string]bool{"SSLEngine": true, "SSLCertificateFile": true, "SSLCertificateKeyFile": true, "SSLCertificateChainFile": true, "SSLProtocol": true}
+	for _, d := range directives {
+		d.Built = built[d.Name]
+	}
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_ssl.c", RegisterHooks: registerHooks, Directives: directives})
 }
 
 func sslEngine(c *config.Cmd) error {

@@ -4,6 +4,8 @@ package httpdgtest
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -149,4 +151,30 @@ func (s *Server) Stop() {
 // under root: Listen, ServerName, ErrorLog.
 func Conf(port int, lines ...string) string {
 	return fmt.Sprintf("Listen 127.0.0.1:%d\nServerName localhost\n", port) + strings.Join(lines, "\n") + "\n"
+}
+
+// Result is what a finished httpdg process said.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Run runs httpdg with args to completion (at most 30 s).
+func Run(t testing.TB, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("running httpdg: %v", err)
+		}
+		code = ee.ExitCode()
+	}
+	return Result{stdout.String(), stderr.String(), code}
 }

@@ -1,0 +1,101 @@
+package ssl_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/httpdg/httpdg/cmd/httpdg/httpdgtest"
+)
+
+// selfSigned returns a PEM certificate and key for name.
+func selfSigned(t *testing.T, name string) (certPEM, keyPEM string, cert *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: name},
+		DNSNames:     []string{name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ = x509.ParseCertificate(der)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})), cert
+}
+
+func TestHTTPSWithSNIAndH2(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	aCert, aKey, a := selfSigned(t, "a.test")
+	bCert, bKey, b := selfSigned(t, "b.test")
+	vhost := func(name string) string {
+		return fmt.Sprintf("<VirtualHost *:%d>\nServerName %s\nSSLEngine on\nSSLCertificateFile conf/%s.crt\nSSLCertificateKeyFile conf/%s.key\n</VirtualHost>", port, name, name, name)
+	}
+	conf := fmt.Sprintf("Listen 127.0.0.1:%d https\nServerName localhost\nProtocols h2 http/1.1\n%s\n%s\n", port, vhost("a.test"), vhost("b.test"))
+	root := httpdgtest.WriteTree(t, map[string]string{
+		"conf/httpd.conf": conf,
+		"conf/a.test.crt": aCert, "conf/a.test.key": aKey,
+		"conf/b.test.crt": bCert, "conf/b.test.key": bKey,
+	})
+	s := httpdgtest.Start(t, root, port)
+	pool := x509.NewCertPool()
+	pool.AddCert(a)
+	pool.AddCert(b)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for _, c := range []struct{ sni, wantCN string }{{"a.test", "a.test"}, {"b.test", "b.test"}, {"", "a.test"}} {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: c.sni, RootCAs: pool, InsecureSkipVerify: c.sni == "", NextProtos: []string{"h2", "http/1.1"}})
+		if err != nil {
+			t.Fatalf("SNI %q: %v", c.sni, err)
+		}
+		st := conn.ConnectionState()
+		conn.Close()
+		if got := st.PeerCertificates[0].Subject.CommonName; got != c.wantCN {
+			t.Errorf("SNI %q: certificate %s, want %s", c.sni, got, c.wantCN)
+		}
+		if st.NegotiatedProtocol != "h2" {
+			t.Errorf("SNI %q: ALPN %q, want h2", c.sni, st.NegotiatedProtocol)
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: "b.test", RootCAs: pool}, ForceAttemptHTTP2: true}}
+	resp, err := client.Get("https://" + addr + "/missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Proto != "HTTP/2.0" || resp.StatusCode != 404 {
+		t.Fatalf("got %s %d, want HTTP/2.0 404", resp.Proto, resp.StatusCode)
+	}
+	_ = s
+}
+
+func TestHTTPSListenWithoutCertificateFails(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	root := httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": fmt.Sprintf("Listen 127.0.0.1:%d https\n", port)})
+	r := httpdgtest.Run(t, "-d", root, "-X")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "no server there has SSLEngine on with a certificate") {
+		t.Fatalf("exit %d, stderr %q", r.Code, r.Stderr)
+	}
+}
