@@ -50,6 +50,7 @@ type listening struct {
 
 // connState is one client connection: its conn_rec and pool.
 type connState struct {
+	timed    *timedConn // nil if the listener does not time heads
 	mu       sync.Mutex
 	conn     phases.Connection
 	pool     *phases.Pool
@@ -87,6 +88,7 @@ func (e *engine) activate(g *generation) error {
 			errs = append(errs, fmt.Errorf("could not bind to address %s: %w", key, err))
 			continue
 		}
+		ln = &timedListener{Listener: ln, settings: func() phases.ConnSettings { return e.gen.Load().server.Conn }}
 		if g.server.TLS[a.Port] != nil {
 			ln = tls.NewListener(ln, e.tlsConfig(a.Port))
 		}
@@ -197,12 +199,26 @@ func (e *engine) connContext(ctx context.Context, c net.Conn) context.Context {
 	cs.conn.ClientIP, cs.conn.ClientPort = splitAddr(c.RemoteAddr())
 	cs.conn.LocalIP, cs.conn.LocalPort = splitAddr(c.LocalAddr())
 	cs.conn.Notes = map[string]string{}
+	if tc, ok := c.(*tls.Conn); ok {
+		if t, ok := tc.NetConn().(*timedConn); ok {
+			t.outer = tc
+			cs.timed = t
+		}
+	} else if t, ok := c.(*timedConn); ok {
+		cs.timed = t
+	}
 	e.conns.Store(c, cs)
 	return context.WithValue(ctx, connKey{}, cs)
 }
 
 // connStateChange destroys a connection's pool when it closes.
 func (e *engine) connStateChange(c net.Conn, state http.ConnState) {
+	if state == http.StateIdle {
+		if v, ok := e.conns.Load(c); ok && v.(*connState).timed != nil {
+			v.(*connState).timed.setIdle()
+		}
+		return
+	}
 	if state != http.StateClosed && state != http.StateHijacked {
 		return
 	}
@@ -231,6 +247,9 @@ func splitAddr(a net.Addr) (string, int) {
 // new one; the old pchild destroyed the old).
 func (e *engine) connection(req *http.Request, g *generation) (*phases.Connection, *phases.Pool) {
 	cs, _ := req.Context().Value(connKey{}).(*connState)
+	if cs != nil && cs.timed != nil {
+		cs.timed.headDone()
+	}
 	if cs == nil {
 		cs = &connState{}
 		cs.conn.ClientIP, cs.conn.ClientPort = splitHostPortString(req.RemoteAddr)

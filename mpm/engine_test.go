@@ -113,3 +113,47 @@ func TestEngineKeepAliveSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestSlowClientGets408WhileOthersAreServed(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	root := httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": httpdgtest.Conf(port, "RequestReadTimeout header=2")})
+	s := httpdgtest.Start(t, root, port)
+	slow, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	// A header byte every 300 ms: never a whole head.
+	stop := make(chan struct{})
+	go func() {
+		for _, b := range []byte("GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") {
+			select {
+			case <-stop:
+				return
+			case <-time.After(300 * time.Millisecond):
+			}
+			if _, err := slow.Write([]byte{b}); err != nil {
+				return
+			}
+		}
+	}()
+	defer close(stop)
+	// Meanwhile another client is answered at once.
+	start := time.Now()
+	resp, _ := get(t, s.URL+"/other")
+	if resp.StatusCode != 404 || time.Since(start) > 2*time.Second {
+		t.Fatalf("other client: %d after %v", resp.StatusCode, time.Since(start))
+	}
+	_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	sent := time.Now()
+	got, err := http.ReadResponse(bufio.NewReader(slow), nil)
+	if err != nil {
+		t.Fatalf("no 408: %v", err)
+	}
+	if got.StatusCode != 408 {
+		t.Fatalf("status %d, want 408", got.StatusCode)
+	}
+	if waited := time.Since(sent); waited > 4*time.Second {
+		t.Fatalf("408 after %v, want about 2s", waited)
+	}
+}

@@ -63,6 +63,11 @@ type ConnSettings struct {
 	LimitRequestFieldSz  int           // LimitRequestFieldSize
 	LimitRequestFields   int           // LimitRequestFields; 0 = unlimited
 	Protocols            []string      // Protocols: "h2", "http/1.1"
+	// RequestReadTimeout's header stage: the time allowed for a request
+	// head, extended by MinRate bytes/s up to HeaderMaxTimeout; 0 = none.
+	HeaderTimeout    time.Duration
+	HeaderMaxTimeout time.Duration
+	HeaderMinRate    int64
 }
 
 // DefaultConnSettings are Apache 2.4's defaults.

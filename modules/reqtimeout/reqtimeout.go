@@ -41,8 +41,8 @@ func ServerOf(s *config.Server) *ServerSettings {
 }
 
 func init() {
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_reqtimeout.c", Directives: []*config.Directive{
-		{Name: "RequestReadTimeout", Form: config.RawArgs, Contexts: config.ServerVhost,
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_reqtimeout.c", RegisterHooks: registerHooks, Directives: []*config.Directive{
+		{Name: "RequestReadTimeout", Form: config.RawArgs, Contexts: config.ServerVhost, Built: true,
 			Help:    "time limits and minimum rates for the TLS handshake, request header and body: stage=timeout[-maxtimeout][,MinRate=rate]",
 			Handler: requestReadTimeout},
 	}})
@@ -134,4 +134,20 @@ func parseInt(s string) (int64, error) {
 		return 0, fmt.Errorf("Value '%s' is too large", s)
 	}
 	return n, nil
+}
+
+// registerHooks hands the main server's header stage to the engine, which
+// answers 408 when a request head is not in by then. (The handshake and
+// body stages are not applied yet.)
+func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
+	h.PostConfig.Add(phases.Entry[phases.ServerHookFunc]{Origin: "reqtimeout_module (Go)", Module: ModuleName, Order: phases.ReallyFirst,
+		Fn: func(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
+			header := ServerOf(s.Main).Header
+			if !header.Set {
+				header = Defaults.Header
+			}
+			s.Conn.HeaderTimeout, s.Conn.HeaderMaxTimeout, s.Conn.HeaderMinRate = header.Timeout, header.MaxTimeout, header.MinRate
+			return nil
+		}})
+	return nil
 }
