@@ -201,7 +201,7 @@ func (e *engine) connContext(ctx context.Context, c net.Conn) context.Context {
 	cs.conn.Notes = map[string]string{}
 	if tc, ok := c.(*tls.Conn); ok {
 		if t, ok := tc.NetConn().(*timedConn); ok {
-			t.outer = tc
+			t.outer, t.encrypted = tc, true
 			cs.timed = t
 		}
 	} else if t, ok := c.(*timedConn); ok {

@@ -157,3 +157,48 @@ func TestSlowClientGets408WhileOthersAreServed(t *testing.T) {
 		t.Fatalf("408 after %v, want about 2s", waited)
 	}
 }
+
+// rawStatus sends a raw request and returns the response status.
+func rawStatus(t *testing.T, port int, req string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() { _, _ = io.WriteString(c, req) }()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no response to %.40q: %v", req, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestLimitRequestAnswers(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	root := httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": httpdgtest.Conf(port,
+		"LimitRequestLine 100", "LimitRequestFieldSize 50", "LimitRequestFields 3")})
+	httpdgtest.Start(t, root, port)
+	long := strings.Repeat("a", 120)
+	cases := []struct {
+		name string
+		req  string
+		want int
+	}{
+		{"within limits", "GET /x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n", 404},
+		{"request line too long", "GET /" + long + " HTTP/1.1\r\nHost: a\r\n\r\n", 414},
+		{"header field too long", "GET /x HTTP/1.1\r\nHost: a\r\nX-Long: " + long + "\r\n\r\n", 400},
+		{"too many fields", "GET /x HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 400},
+		{"HTTP/1.1 without Host", "GET /x HTTP/1.1\r\n\r\n", 400},
+		{"HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", 404},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := rawStatus(t, port, c.req); got != c.want {
+				t.Fatalf("status %d, want %d", got, c.want)
+			}
+		})
+	}
+}

@@ -4,15 +4,19 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/httpdg/httpdg/phases"
 )
 
-// timedListener gives every accepted connection a request-head timer
-// (mod_reqtimeout's header stage). net/http closes a connection whose head
-// times out without a word; Apache answers 408, and so do we.
+// timedListener gives every accepted connection a request-head guard: a
+// timer (mod_reqtimeout's header stage) and Apache's LimitRequestLine,
+// LimitRequestFieldSize and LimitRequestFields checks on the bytes as they
+// come. net/http closes a connection whose head times out without a word
+// and answers 431 to any oversized head; Apache answers 408, 414 or 400,
+// and so do we.
 type timedListener struct {
 	net.Listener
 	settings func() phases.ConnSettings
@@ -43,16 +47,26 @@ type timedConn struct {
 	start   time.Time
 	got     int64
 	timer   *time.Timer
+
+	// The head scan: the length of the current line, how many lines so
+	// far, whether the blank line ending the head was seen.
+	scanning bool
+	lineLen  int
+	lines    int
+	// encrypted: TLS runs over this connection, so its bytes cannot be
+	// scanned (net/http's head budget still applies there).
+	encrypted bool
 }
 
 // startHead starts timing a request head.
 func (c *timedConn) startHead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.idle, c.scanning, c.lineLen, c.lines = false, true, 0, 0
 	if c.settings.HeaderTimeout <= 0 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.reading, c.idle, c.start, c.got = true, false, time.Now(), 0
+	c.reading, c.start, c.got = true, time.Now(), 0
 	c.armLocked()
 }
 
@@ -94,7 +108,19 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.mu.Lock()
-		idle := c.idle
+		if c.idle {
+			c.mu.Unlock()
+			c.startHead()
+			c.mu.Lock()
+		}
+		if c.scanning && !c.encrypted {
+			if status, why := c.scanLocked(p[:n]); status != 0 {
+				c.reading = false
+				c.mu.Unlock()
+				c.refuse(status, why)
+				return 0, net.ErrClosed
+			}
+		}
 		if c.reading {
 			c.got += int64(n)
 			if c.settings.HeaderMinRate > 0 {
@@ -102,9 +128,6 @@ func (c *timedConn) Read(p []byte) (int, error) {
 			}
 		}
 		c.mu.Unlock()
-		if idle {
-			c.startHead()
-		}
 	}
 	return n, err
 }
@@ -118,6 +141,38 @@ func (c *timedConn) Close() error {
 	return c.Conn.Close()
 }
 
+// scanLocked checks the head bytes in b against the LimitRequest*
+// directives and returns the status to refuse the request with, if any.
+func (c *timedConn) scanLocked(b []byte) (int, string) {
+	cs := c.settings
+	for _, ch := range b {
+		if ch != '\n' {
+			c.lineLen++
+			if c.lines == 0 && cs.LimitRequestLine > 0 && c.lineLen > cs.LimitRequestLine+1 {
+				return http.StatusRequestURITooLong, ""
+			}
+			if c.lines > 0 && cs.LimitRequestFieldSz > 0 && c.lineLen > cs.LimitRequestFieldSz+1 {
+				return http.StatusBadRequest, "Size of a request header field exceeds server limit."
+			}
+			continue
+		}
+		if c.lineLen <= 1 && c.lines > 0 { // the blank line: the head is complete
+			c.scanning = false
+			return 0, ""
+		}
+		if c.lineLen <= 1 && c.lines == 0 { // blank lines before a request are skipped
+			c.lineLen = 0
+			continue
+		}
+		c.lines++
+		c.lineLen = 0
+		if cs.LimitRequestFields > 0 && c.lines-1 > cs.LimitRequestFields {
+			return http.StatusBadRequest, "The number of request header fields exceeds this server's limit."
+		}
+	}
+	return 0, ""
+}
+
 // expire answers 408 and closes, unless the head arrived meanwhile.
 func (c *timedConn) expire() {
 	c.mu.Lock()
@@ -127,9 +182,22 @@ func (c *timedConn) expire() {
 	}
 	c.reading = false
 	c.mu.Unlock()
-	body := errorPage(http.StatusRequestTimeout, "GET", "")
-	resp := fmt.Sprintf("HTTP/1.1 408 Request Timeout\r\nDate: %s\r\nContent-Length: %d\r\nConnection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n%s",
-		time.Now().UTC().Format(http.TimeFormat), len(body), body)
+	c.refuse(http.StatusRequestTimeout, "")
+}
+
+// refuse writes Apache's error response for status and closes.
+func (c *timedConn) refuse(status int, why string) {
+	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
+	body := errorPage(status, "GET", "")
+	if why != "" {
+		body = strings.Replace(body, "<br />\n</p>", "<br />\n"+why+"<br />\n</p>", 1)
+	}
+	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %d\r\nConnection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n%s",
+		status, http.StatusText(status), time.Now().UTC().Format(http.TimeFormat), len(body), body)
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.outer.Write([]byte(resp))
 	_ = c.Conn.Close()

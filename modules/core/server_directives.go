@@ -15,7 +15,8 @@ var logLevels = []string{"emerg", "alert", "crit", "error", "warn", "notice", "i
 // see the warnings for virtual hosts).
 var builtServerDirectives = map[string]bool{"ErrorLog": true, "LogLevel": true, "ErrorLogFormat": true,
 	"Listen": true, "ServerName": true, "ServerAlias": true, "DocumentRoot": true, "KeepAlive": true,
-	"KeepAliveTimeout": true, "MaxKeepAliveRequests": true, "Protocols": true}
+	"KeepAliveTimeout": true, "MaxKeepAliveRequests": true, "Protocols": true,
+	"LimitRequestLine": true, "LimitRequestFieldSize": true, "LimitRequestFields": true}
 
 func serverDirectives() []*config.Directive {
 	ds := declareServerDirectives()
