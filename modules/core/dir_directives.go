@@ -12,9 +12,12 @@ var optionNames = []string{"None", "All", "Indexes", "FollowSymLinks", "SymLinks
 
 var overrideNames = []string{"All", "None", "AuthConfig", "FileInfo", "Indexes", "Limit", "Options", "Nonfatal"}
 
+// builtDirDirectives have their run-time behaviour.
+var builtDirDirectives = map[string]bool{"LimitRequestBody": true, "SetHandler": true}
+
 func dirDirectives() []*config.Directive {
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
-		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h}
+		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h, Built: builtDirDirectives[name]}
 	}
 	all := config.AnyContext
 	return []*config.Directive{

@@ -17,6 +17,8 @@ func registerRequestHooks(h *phases.RequestHooks, cfg *config.Config) {
 	h.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: selectVhost(cfg), Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
 	h.TranslateName.Add(phases.Entry[phases.RequestHookFunc]{Fn: translateName, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyLast})
 	h.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: mapToStorage, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyLast})
+	h.HeaderParser.Add(phases.Entry[phases.RequestHookFunc]{Fn: limitRequestBody, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
+	h.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: traceHandler, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
 }
 
 // listenAddrs turns the Listen directives into the generation's addresses.

@@ -1,0 +1,76 @@
+package core_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/httpdg/httpdg/cmd/httpdg/httpdgtest"
+)
+
+func do(t *testing.T, method, url, host, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body == "" {
+		req.Body, req.ContentLength = nil, 0
+	}
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestTraceAndVhostSelection(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	conf := httpdgtest.Conf(port,
+		fmt.Sprintf("<VirtualHost *:%d>\nServerName closed.test\nTraceEnable off\n</VirtualHost>", port),
+		fmt.Sprintf("<VirtualHost *:%d>\nServerName open.test\nServerAlias *.open.test\n</VirtualHost>", port),
+	)
+	s := httpdgtest.Start(t, httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": conf}), port)
+	cases := []struct {
+		host string
+		want int
+	}{
+		{"closed.test", 405},
+		{"open.test", 200},
+		{"www.open.test", 200}, // ServerAlias wildcard
+		{"OPEN.TEST", 200},     // host names compare case-insensitively
+		{"unknown.test", 405},  // the first vhost of the address is the default
+	}
+	for _, c := range cases {
+		resp, body := do(t, "TRACE", s.URL+"/x?y=1", c.host, "")
+		if resp.StatusCode != c.want {
+			t.Errorf("TRACE with Host %s: %d, want %d", c.host, resp.StatusCode, c.want)
+		}
+		if c.want == 200 && (resp.Header.Get("Content-Type") != "message/http" || !strings.HasPrefix(body, "TRACE /x?y=1 HTTP/1.1\r\n")) {
+			t.Errorf("TRACE echo: %q %q", resp.Header.Get("Content-Type"), body)
+		}
+	}
+	if resp, _ := do(t, "TRACE", s.URL+"/x", "open.test", "a body"); resp.StatusCode != 413 {
+		t.Errorf("TRACE with a body: %d, want 413", resp.StatusCode)
+	}
+}
+
+func TestLimitRequestBody(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	conf := httpdgtest.Conf(port, "<Location /small>\nLimitRequestBody 10\n</Location>")
+	s := httpdgtest.Start(t, httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": conf}), port)
+	if resp, _ := do(t, "POST", s.URL+"/small/x", "localhost", strings.Repeat("b", 20)); resp.StatusCode != 413 {
+		t.Errorf("20 bytes to /small: %d, want 413", resp.StatusCode)
+	}
+	if resp, _ := do(t, "POST", s.URL+"/small/x", "localhost", strings.Repeat("b", 10)); resp.StatusCode == 413 {
+		t.Errorf("10 bytes to /small refused")
+	}
+	if resp, _ := do(t, "POST", s.URL+"/big/x", "localhost", strings.Repeat("b", 20)); resp.StatusCode == 413 {
+		t.Errorf("20 bytes outside /small refused")
+	}
+}
