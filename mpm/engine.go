@@ -311,6 +311,7 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		Conn:          conn,
 		Body:          req.Body,
 		Output:        out,
+		Hooks:         g.hooks,
 	}
 	out.r = r
 	phases.ProcessRequest(g.hooks, r, e.respond)
@@ -324,6 +325,24 @@ func (e *engine) respond(r *phases.Request, st phases.Status) {
 		return
 	}
 	if r.Status >= 400 {
+		// ErrorDocument and the like answer with the error status.
+		out.forced = r.Status
+		switch st := phases.RunCustomResponse(r.Hooks, r); {
+		case st == phases.OK || st == phases.DONE:
+			if !out.wroteHeader {
+				out.WriteHeader(r.Status)
+			}
+			return
+		case st > 0 && !out.wroteHeader: // e.g. an ErrorDocument URL: 302
+			out.forced = int(st)
+			out.WriteHeader(int(st))
+			r.Status = int(st)
+			return
+		}
+		out.forced = 0
+		if out.wroteHeader {
+			return
+		}
 		body := errorPage(r.Status, r.Method, "")
 		r.ContentType = "text/html; charset=iso-8859-1"
 		out.WriteHeader(r.Status)
@@ -341,6 +360,19 @@ type responseWriter struct {
 	r           *phases.Request
 	hooks       *phases.RequestHooks
 	wroteHeader bool
+	// forced, when set, is the status sent whatever a handler asks for:
+	// an ErrorDocument page goes out with the error's status.
+	forced int
+	// orig is the original request when r is an internal redirect's.
+	orig *phases.Request
+}
+
+// SetRequest makes rw write for an internal redirect's request.
+func (rw *responseWriter) SetRequest(r *phases.Request) {
+	if rw.orig == nil {
+		rw.orig = rw.r
+	}
+	rw.r = r
 }
 
 func (rw *responseWriter) WriteHeader(status int) {
@@ -348,6 +380,9 @@ func (rw *responseWriter) WriteHeader(status int) {
 		return
 	}
 	rw.wroteHeader = true
+	if rw.forced != 0 {
+		status = rw.forced
+	}
 	rw.r.Status = status
 	// modify_response_headers (RUN_ALL) sees the response just before it
 	// goes out; a failure there is logged, the response still goes.
@@ -381,6 +416,9 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 	}
 	n, err := rw.w.Write(p)
 	rw.r.BytesSent += int64(n)
+	if rw.orig != nil && rw.orig != rw.r {
+		rw.orig.BytesSent += int64(n)
+	}
 	return n, err
 }
 

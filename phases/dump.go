@@ -82,6 +82,7 @@ func (h *ServerHooks) Describe() ([]HookInfo, error) {
 		add(describe(h.Request.Handler, "child")),
 		add(describe(h.Request.LogTransaction, "child")),
 		add(describe(h.Request.ModifyResponseHeaders, "child")),
+		add(describe(h.Request.CustomResponse, "child")),
 	} {
 		if err != nil {
 			return nil, err

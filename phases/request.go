@@ -3,6 +3,8 @@ package phases
 import (
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/httpdg/httpdg/config"
 )
@@ -42,6 +44,11 @@ type Request struct {
 	Output ResponseWriter // where handlers write the response
 	// BytesSent counts the body bytes written so far (mod_log_config's %B).
 	BytesSent int64
+	// Hooks are the request hooks serving r (for internal redirects).
+	Hooks *RequestHooks
+	// Prev is the request an internal redirect came from (Apache's
+	// r->prev), nil for the original request.
+	Prev *Request
 	// Sections are the per-directory sections that apply, in merge order;
 	// set by map_to_storage.
 	Sections []*config.Section
@@ -97,6 +104,9 @@ type RequestHooks struct {
 
 	// ModifyResponseHeaders runs (RUN_ALL) just before headers are sent.
 	ModifyResponseHeaders *Hook[RequestHookFunc]
+	// CustomResponse (RUN_FIRST) may answer an error status nobody wrote a
+	// body for (ErrorDocument); DECLINED leaves the default error page.
+	CustomResponse *Hook[RequestHookFunc]
 }
 
 // NewRequestHooks returns the empty request hooks with Apache's kinds.
@@ -118,6 +128,7 @@ func NewRequestHooks() *RequestHooks {
 		Handler:               NewHook[RequestHookFunc]("handler", RunFirst),
 		LogTransaction:        NewHook[RequestHookFunc]("log_transaction", RunAll),
 		ModifyResponseHeaders: NewHook[RequestHookFunc]("modify_response_headers", RunAll),
+		CustomResponse:        NewHook[RequestHookFunc]("custom_response", RunFirst),
 	}
 }
 
@@ -210,7 +221,7 @@ func (h *RequestHooks) sortAll() error {
 	}
 	for _, hook := range []*Hook[RequestHookFunc]{h.PostReadRequest, h.QuickHandler, h.TranslateName, h.MapToStorage,
 		h.HeaderParser, h.AccessChecker, h.CheckUserID, h.AuthChecker, h.TypeChecker, h.Fixups, h.InsertFilter,
-		h.Handler, h.LogTransaction, h.ModifyResponseHeaders} {
+		h.Handler, h.LogTransaction, h.ModifyResponseHeaders, h.CustomResponse} {
 		if err := hook.Sort(); err != nil {
 			return err
 		}
@@ -247,4 +258,41 @@ func VhostConf[T any](r *Request, module string) *T {
 func RunModifyResponseHeaders(h *RequestHooks, r *Request) Status {
 	st, _ := runRequestHook(h.ModifyResponseHeaders, r)
 	return st
+}
+
+// RunCustomResponse offers r's error status to the custom_response hook.
+func RunCustomResponse(h *RequestHooks, r *Request) Status {
+	st, _ := runRequestHook(h.CustomResponse, r)
+	return st
+}
+
+// InternalRedirect serves uri in place of r (Apache's
+// ap_internal_redirect): a new request for uri, on the same connection and
+// output, runs every phase from post_read_request to the handler. The new
+// request's Prev is r; its SubprocessEnv carries REDIRECT_STATUS and
+// REDIRECT_URL as Apache's does. It returns the new request's status.
+func InternalRedirect(r *Request, uri string) (*Request, Status) {
+	path, query, _ := strings.Cut(uri, "?")
+	nr := *r
+	nr.Prev = r
+	nr.URI, nr.Args = path, query
+	nr.UnparsedURI = uri
+	nr.Filename, nr.PathInfo, nr.Handler, nr.ContentType = "", "", "", ""
+	nr.Sections = nil
+	nr.Notes = map[string]string{}
+	nr.SubprocessEnv = map[string]string{}
+	for k, v := range r.SubprocessEnv {
+		nr.SubprocessEnv["REDIRECT_"+k] = v
+	}
+	nr.SubprocessEnv["REDIRECT_STATUS"] = strconv.Itoa(r.Status)
+	nr.SubprocessEnv["REDIRECT_URL"] = r.URI
+	nr.HeadersOut = http.Header{}
+	if r.Method != http.MethodHead {
+		nr.Method = http.MethodGet
+	}
+	if o, ok := r.Output.(interface{ SetRequest(*Request) }); ok {
+		o.SetRequest(&nr)
+	}
+	st := processRequest(r.Hooks, &nr)
+	return &nr, st
 }

@@ -264,6 +264,7 @@ func TestDumpHooks(t *testing.T) {
 		"type_checker (RUN_FIRST, runs in the child)", "fixups (RUN_ALL, runs in the child)",
 		"insert_filter (VOID, runs in the child)", "handler (RUN_FIRST, runs in the child)",
 		"log_transaction (RUN_ALL, runs in the child)", "modify_response_headers (RUN_ALL, runs in the child)",
+		"custom_response (RUN_FIRST, runs in the child)",
 	}
 	var gotPhases []string
 	entries := map[string][]string{}

@@ -74,3 +74,31 @@ func TestLimitRequestBody(t *testing.T) {
 		t.Errorf("20 bytes outside /small refused")
 	}
 }
+
+func TestErrorDocumentTextAndURL(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	conf := httpdgtest.Conf(port,
+		`ErrorDocument 404 "<p>No such page here</p>"`,
+		"<Location /moved>\nErrorDocument 404 http://example.com/gone\n</Location>",
+		"<Location /plain>\nErrorDocument 404 default\n</Location>")
+	s := httpdgtest.Start(t, httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": conf}), port)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (*http.Response, string) {
+		resp, err := client.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, body := get("/missing"); resp.StatusCode != 404 || body != "<p>No such page here</p>" {
+		t.Errorf("text ErrorDocument: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := get("/moved/x"); resp.StatusCode != 302 || resp.Header.Get("Location") != "http://example.com/gone" {
+		t.Errorf("URL ErrorDocument: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := get("/plain/x"); resp.StatusCode != 404 || !strings.Contains(body, "<title>404 Not Found</title>") {
+		t.Errorf("ErrorDocument default: %d %q", resp.StatusCode, body)
+	}
+}

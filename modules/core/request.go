@@ -19,6 +19,7 @@ func registerRequestHooks(h *phases.RequestHooks, cfg *config.Config) {
 	h.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: mapToStorage, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyLast})
 	h.HeaderParser.Add(phases.Entry[phases.RequestHookFunc]{Fn: limitRequestBody, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
 	h.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: traceHandler, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
+	h.CustomResponse.Add(phases.Entry[phases.RequestHookFunc]{Fn: customResponse, Origin: "core_module (Go)", Module: ModuleName, Order: phases.Middle})
 }
 
 // listenAddrs turns the Listen directives into the generation's addresses.
