@@ -80,11 +80,19 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 		eng.pause()
 		lc.ChildExit(pchild)
 		lc.ClearConfig()
+		previous := lc.Server.Config
 		if err := lc.RunGeneration(); err != nil {
-			eng.resume()
-			eng.shutdown(10 * time.Second)
-			lc.Shutdown()
-			return err
+			// The new generation failed after the old one was taken down
+			// (open_logs, post_config): rebuild from the previous, already
+			// processed config, so the site stays up.
+			lc.ClearConfig()
+			if err2 := lc.RunGenerationFrom(previous); err2 != nil {
+				eng.resume()
+				eng.shutdown(10 * time.Second)
+				lc.Shutdown()
+				return fmt.Errorf("%v; and the previous configuration failed too: %w", err, err2)
+			}
+			lc.Log.Error("core", "restart aborted, the previous configuration goes on serving as generation %d: %v", lc.Process.Generation, err)
 		}
 	}
 }

@@ -103,6 +103,16 @@ func (lc *Lifecycle) RunGeneration() error {
 	return nil
 }
 
+// RunGenerationFrom runs a generation from an already processed config
+// instead of reading the file (a failed restart falls back on the previous
+// generation's config).
+func (lc *Lifecycle) RunGenerationFrom(cfg *config.Config) error {
+	load := lc.Load
+	lc.Load = func() (*config.Config, error) { return cfg, nil }
+	defer func() { lc.Load = load }()
+	return lc.RunGeneration()
+}
+
 // readConfig loads the config and collects every module's hooks for it.
 func (lc *Lifecycle) readConfig() (*config.Config, *ServerHooks, error) {
 	cfg, err := lc.Load()

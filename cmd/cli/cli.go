@@ -38,6 +38,12 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "httpdg: %v\n", err)
+		if fallback := stopWithoutConfig(args); fallback != nil {
+			// A broken config must not keep a running server from being
+			// stopped (Apache's trap): use the default PidFile.
+			fmt.Fprintf(stderr, "httpdg: the config does not load; using the default PidFile %s\n", pidFilePath(fallback))
+			return control(args, fallback, stdout, stderr)
+		}
 		return 1
 	}
 	for _, w := range cfg.Warnings {
@@ -70,7 +76,7 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Syntax OK")
 		return 0
 	}
-	return run(args, stderr)
+	return run(args, cfg, stdout, stderr)
 }
 
 // loadConfig reads and processes the config the flags name.

@@ -23,21 +23,39 @@ func checkConfig(args *Args) error {
 	return newLifecycle(args).Check()
 }
 
-// run starts the server. Only the one-process form (-X, -D FOREGROUND)
-// exists so far; the detaching master and -k come with the MPMs.
-func run(args *Args, stderr io.Writer) int {
-	if args.Signal != "" {
-		fmt.Fprintf(stderr, "httpdg: -k %s needs the master process, which is not built yet; run in the foreground with -D FOREGROUND or -X and stop it with a signal\n", args.Signal)
-		return 1
+// run starts the server in one process (-X, -D FOREGROUND), or acts on a
+// running one (-k). The multi-process master comes with the MPMs; until
+// then -k start runs the one-process server in the background.
+func run(args *Args, cfg *config.Config, stdout, stderr io.Writer) int {
+	if args.Signal != "" && !args.Defined("FOREGROUND") {
+		return control(args, cfg, stdout, stderr)
 	}
 	if !args.Debug && !args.Defined("FOREGROUND") {
-		fmt.Fprintln(stderr, "httpdg: detaching into the background needs the master process, which is not built yet; run with -D FOREGROUND or -X")
+		// Apache's plain "httpd" starts in the background, like -k start.
+		args.Signal = "start"
+		return control(args, cfg, stdout, stderr)
+	}
+	if pid, alive := runningPid(cfg); alive && pid != os.Getpid() {
+		fmt.Fprintf(stderr, "httpdg (pid %d) already running\n", pid)
 		return 1
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGWINCH)
 	defer signal.Stop(sigs)
-	if err := mpm.RunSingle(newLifecycle(args), sigs, nil); err != nil {
+	first := true
+	ready := func() {
+		if !first {
+			return
+		}
+		first = false
+		if err := writePidFile(cfg); err != nil {
+			fmt.Fprintf(stderr, "httpdg: could not write PidFile: %v\n", err)
+		}
+		reportReady()
+	}
+	err := mpm.RunSingle(newLifecycle(args), sigs, ready)
+	removePidFile(cfg)
+	if err != nil {
 		fmt.Fprintf(stderr, "httpdg: %v\n", err)
 		return 1
 	}

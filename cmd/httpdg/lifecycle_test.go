@@ -297,3 +297,21 @@ func TestDumpHooks(t *testing.T) {
 		t.Fatalf("handlers %v\nwant %v\n%s", entries, want, r.stdout)
 	}
 }
+
+func TestRestartWithFailingPostConfigKeepsServing(t *testing.T) {
+	root := writeConf(t, map[string]string{"conf/httpd.conf": startupConf})
+	s := startX(t, root)
+	s.waitLog("logs/startup_log", childInitRe, 1)
+	// The new config loads, but its post_config fails (nothing opens the
+	// startup_log for PostConfig).
+	if err := os.WriteFile(filepath.Join(root, "conf/httpd.conf"), []byte("GoHookPostConfig startuplog.PostConfig\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.signal(syscall.SIGUSR1)
+	s.waitLog("logs/error_log", regexp.MustCompile(`restart aborted, the previous configuration goes on serving as generation 3: post_config handler startuplog.PostConfig \(Go\) failed`), 1)
+	s.waitLog("logs/startup_log", childInitRe, 2) // the previous config's child came back
+	s.signal(syscall.SIGTERM)
+	if code := s.wait(); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, s.stderr.String())
+	}
+}
