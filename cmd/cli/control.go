@@ -270,7 +270,6 @@ func reportReady() {
 	}
 }
 
-
 // stopWithoutConfig returns a stand-in config (ServerRoot only) for -k
 // stop, graceful-stop and status when the real one does not load, or nil.
 func stopWithoutConfig(args *Args) *config.Config {
