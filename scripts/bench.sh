@@ -1,27 +1,70 @@
 #!/usr/bin/env bash
-# httpdg benchmarks.
+# httpdg benchmarks: the config load, then wrk on loopback against a 4 KB
+# static file and the Lua hello handler, and, when Apache httpd and nginx
+# are installed, ../shared/bench/anchors.sh beside them in the same run.
 #
-# What runs today: the config benchmark (reading and processing a 10,000-line
-# config), `go test ./config -bench Load10k`.
-#
-# Planned (SPEC section 10): wrk on loopback against a static file and the Lua
-# hello handler, per MPM, beside Apache httpd and nginx when they are
-# installed. Those need httpdg to serve HTTP (the MPM and HTTP issues), not built yet.
-#
-# Usage: scripts/bench.sh
+# Usage: scripts/bench.sh            (DUR=4s CONNS=50 override wrk's settings)
+# Needs: Go; for the serving part wrk (apt-get install -y wrk); for the
+# anchors apache2, nginx and libnginx-mod-http-lua.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+dur=${DUR:-4s} conns=${CONNS:-50}
 
-echo "== config: go test ./config -run '^\$' -bench Load10k -benchtime 20x"
-if grep -qs 'func BenchmarkLoad10k' config/*_test.go; then
-	go test ./config -run '^$' -bench Load10k -benchtime 20x
-else
-	echo "config benchmark not there yet: no BenchmarkLoad10k in config/*_test.go; skipped"
-fi
+echo "== config: 10,000 lines, 1,000 virtual hosts"
+go test ./config -run '^$' -bench Load10k -benchtime 20x | grep -E 'Benchmark|ok'
 
-echo
-echo "== serving (wrk)"
 if ! command -v wrk >/dev/null 2>&1; then
-	echo "wrk not installed: apt-get install -y wrk"
+	echo
+	echo "wrk not installed: apt-get install -y wrk  (serving benchmarks skipped)"
+	exit 0
 fi
-echo "serving benchmarks need httpdg to serve HTTP (the MPM and HTTP issues), which is not built yet; skipped"
+
+bin=$(mktemp -d /tmp/httpdg-bench.XXXX)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/httpdg" ./cmd/httpdg
+root="$bin/root"
+mkdir -p "$root/conf" "$root/htdocs" "$root/lua"
+head -c 4096 /dev/zero | tr '\0' 'a' | fold -w 76 > "$root/htdocs/index.html"
+cat > "$root/lua/hello.lua" <<'L'
+function handle(r)
+  r.content_type = "text/plain"
+  r:puts("hello, world\n")
+  return apache2.OK
+end
+L
+port=18190
+cat > "$root/conf/httpd.conf" <<C
+Listen 127.0.0.1:$port
+ServerName localhost
+DocumentRoot htdocs
+<Directory htdocs>
+  Require all granted
+</Directory>
+LuaScope thread
+LuaCodeCache forever
+LuaMapHandler ^/lua\$ $root/lua/hello.lua handle
+C
+"$bin/httpdg" -d "$root" -k start
+stop() { "$bin/httpdg" -d "$root" -k stop || true; rm -rf "$bin"; }
+trap stop EXIT
+echo
+echo "== serving: wrk -t1 -c$conns -d$dur (httpdg, $(nproc) cores)"
+for path in index.html lua; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/$path" || true)
+	if [[ $code != 200 ]]; then
+		echo "/$path answers $code: skipped"
+		continue
+	fi
+	rps=$(wrk -t1 -c"$conns" -d"$dur" "http://127.0.0.1:$port/$path" | awk '/Requests\/sec/{print $2}')
+	printf '%-12s %10s req/s\n' "/$path" "$rps"
+done
+
+anchors=../shared/bench/anchors.sh
+if [[ -x $anchors || -f $anchors ]] && command -v apache2 >/dev/null && command -v nginx >/dev/null; then
+	echo
+	echo "== beside Apache httpd and nginx ($anchors)"
+	bash "$anchors" "$bin/httpdg"
+else
+	echo
+	echo "anchors skipped: needs apache2, nginx and libnginx-mod-http-lua (apt-get install -y apache2 nginx libnginx-mod-http-lua)"
+fi
