@@ -83,6 +83,13 @@ func (h *ServerHooks) Describe() ([]HookInfo, error) {
 		add(describe(h.Request.LogTransaction, "child")),
 		add(describe(h.Request.ModifyResponseHeaders, "child")),
 		add(describe(h.Request.CustomResponse, "child")),
+		add(describe(h.Request.StartServeRequest, "child")),
+		add(describe(h.Request.StartSendFile, "child")),
+		add(describe(h.Request.StaticGetPoststatFileMissing, "child")),
+		add(describe(h.Request.StaticGetPoststatPreSend, "child")),
+		add(describe(h.Request.BackendClientAssigned, "child")),
+		add(describe(h.Request.BackendResponseReceived, "child")),
+		add(describe(h.Request.EndProxyRequest, "child")),
 	} {
 		if err != nil {
 			return nil, err

@@ -107,6 +107,18 @@ type RequestHooks struct {
 	// CustomResponse (RUN_FIRST) may answer an error status nobody wrote a
 	// body for (ErrorDocument); DECLINED leaves the default error page.
 	CustomResponse *Hook[RequestHookFunc]
+
+	// Perlbal's hooks (SPEC §8). Its handler hooks, where the first handler
+	// that answers takes over, are RUN_FIRST; its general ones are VOID.
+	// Around the static handler:
+	StartServeRequest            *Hook[RequestHookFunc] // before serving a file or directory
+	StartSendFile                *Hook[RequestHookFunc] // before sending a file's bytes
+	StaticGetPoststatFileMissing *Hook[RequestHookFunc] // the mapped file does not exist
+	StaticGetPoststatPreSend     *Hook[RequestHookFunc] // the file exists; headers not sent yet
+	// Around the reverse proxy:
+	BackendClientAssigned   *Hook[RequestHookFunc] // a backend was chosen
+	BackendResponseReceived *Hook[RequestHookFunc] // the backend's response head arrived
+	EndProxyRequest         *Hook[RequestHookFunc] // the proxied exchange is over (VOID)
 }
 
 // NewRequestHooks returns the empty request hooks with Apache's kinds.
@@ -129,6 +141,14 @@ func NewRequestHooks() *RequestHooks {
 		LogTransaction:        NewHook[RequestHookFunc]("log_transaction", RunAll),
 		ModifyResponseHeaders: NewHook[RequestHookFunc]("modify_response_headers", RunAll),
 		CustomResponse:        NewHook[RequestHookFunc]("custom_response", RunFirst),
+
+		StartServeRequest:            NewHook[RequestHookFunc]("start_serve_request", RunFirst),
+		StartSendFile:                NewHook[RequestHookFunc]("start_send_file", RunFirst),
+		StaticGetPoststatFileMissing: NewHook[RequestHookFunc]("static_get_poststat_file_missing", RunFirst),
+		StaticGetPoststatPreSend:     NewHook[RequestHookFunc]("static_get_poststat_pre_send", RunFirst),
+		BackendClientAssigned:        NewHook[RequestHookFunc]("backend_client_assigned", RunFirst),
+		BackendResponseReceived:      NewHook[RequestHookFunc]("backend_response_received", RunFirst),
+		EndProxyRequest:              NewHook[RequestHookFunc]("end_proxy_request", Void),
 	}
 }
 
@@ -221,7 +241,9 @@ func (h *RequestHooks) sortAll() error {
 	}
 	for _, hook := range []*Hook[RequestHookFunc]{h.PostReadRequest, h.QuickHandler, h.TranslateName, h.MapToStorage,
 		h.HeaderParser, h.AccessChecker, h.CheckUserID, h.AuthChecker, h.TypeChecker, h.Fixups, h.InsertFilter,
-		h.Handler, h.LogTransaction, h.ModifyResponseHeaders, h.CustomResponse} {
+		h.Handler, h.LogTransaction, h.ModifyResponseHeaders, h.CustomResponse,
+		h.StartServeRequest, h.StartSendFile, h.StaticGetPoststatFileMissing, h.StaticGetPoststatPreSend,
+		h.BackendClientAssigned, h.BackendResponseReceived, h.EndProxyRequest} {
 		if err := hook.Sort(); err != nil {
 			return err
 		}
@@ -295,4 +317,12 @@ func InternalRedirect(r *Request, uri string) (*Request, Status) {
 	}
 	st := processRequest(r.Hooks, &nr)
 	return &nr, st
+}
+
+// RunHook runs one request hook for r (a module calling SPEC §8's hooks
+// around its own work) and returns its status: for a RUN_FIRST hook,
+// DECLINED means no handler took over.
+func RunHook(h *Hook[RequestHookFunc], r *Request) Status {
+	st, _ := runRequestHook(h, r)
+	return st
 }

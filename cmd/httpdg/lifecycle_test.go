@@ -265,6 +265,10 @@ func TestDumpHooks(t *testing.T) {
 		"insert_filter (VOID, runs in the child)", "handler (RUN_FIRST, runs in the child)",
 		"log_transaction (RUN_ALL, runs in the child)", "modify_response_headers (RUN_ALL, runs in the child)",
 		"custom_response (RUN_FIRST, runs in the child)",
+		"start_serve_request (RUN_FIRST, runs in the child)", "start_send_file (RUN_FIRST, runs in the child)",
+		"static_get_poststat_file_missing (RUN_FIRST, runs in the child)", "static_get_poststat_pre_send (RUN_FIRST, runs in the child)",
+		"backend_client_assigned (RUN_FIRST, runs in the child)", "backend_response_received (RUN_FIRST, runs in the child)",
+		"end_proxy_request (VOID, runs in the child)",
 	}
 	var gotPhases []string
 	entries := map[string][]string{}
