@@ -37,21 +37,28 @@ var goHookPhases = []struct {
 	{"GoHookFixups", "fixups", config.ServerVhostD},
 	{"GoHookInsertFilter", "insert_filter", config.ServerVhostD},
 	{"GoHookLog", "log_transaction", config.ServerVhostD},
+	{"GoHookModifyResponseHeaders", "modify_response_headers", config.ServerVhostD},
+	{"GoHookStartServeRequest", "start_serve_request", config.ServerVhostD},
+	{"GoHookStartSendFile", "start_send_file", config.ServerVhostD},
+	{"GoHookStaticFileMissing", "static_get_poststat_file_missing", config.ServerVhostD},
+	{"GoHookStaticPreSend", "static_get_poststat_pre_send", config.ServerVhostD},
+	{"GoHookBackendClientAssigned", "backend_client_assigned", config.ServerVhostD},
+	{"GoHookBackendResponseReceived", "backend_response_received", config.ServerVhostD},
+	{"GoHookEndProxyRequest", "end_proxy_request", config.ServerVhostD},
 }
 
 func goHookDirectives() []*config.Directive {
 	var out []*config.Directive
 	for _, h := range goHookPhases {
 		phase := h.phase
-		_, _, lifeCycle := serverPhase(phases.NewServerHooks(), phase)
 		out = append(out, &config.Directive{
-			Name: h.directive, Form: config.Take12, Contexts: h.ctx, Built: lifeCycle,
+			Name: h.directive, Form: config.Take12, Contexts: h.ctx, Built: true,
 			Help:    fmt.Sprintf("a registered Go handler name for the %s hook, optionally followed by early or late", phase),
 			Handler: func(c *config.Cmd) error { return goHook(c, phase) },
 		})
 	}
 	out = append(out, &config.Directive{
-		Name: "GoMapHandler", Form: config.Take2, Contexts: config.ServerVhostD,
+		Name: "GoMapHandler", Form: config.Take2, Contexts: config.ServerVhostD, Built: true,
 		Help: "a regular expression matching the URI and a registered Go handler name",
 		Handler: func(c *config.Cmd) error {
 			if _, err := c.Regex(c.Args[0]); err != nil {
@@ -60,6 +67,9 @@ func goHookDirectives() []*config.Directive {
 			h, err := phases.Handler(c.Args[1])
 			if err != nil {
 				return fmt.Errorf("GoMapHandler: %v", err)
+			}
+			if err := checkHookType("map_handler", h); err != nil {
+				return fmt.Errorf("GoMapHandler %s: %v", c.Args[1], err)
 			}
 			addHook(c, HookRef{Phase: "map_handler", Name: c.Args[1], Handler: h, Pattern: c.Args[0], Origin: c.Node.Origin})
 			return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/modules/core"
 	"github.com/httpdg/httpdg/phases"
+	"github.com/httpdg/httpdg/phases/phasestest"
 )
 
 // A test-only module with named Go handlers the GoHook* directives can name.
@@ -16,8 +17,8 @@ func init() {
 		"coretest.PostConfig": phases.ServerHookFunc(func(pconf, plog, ptemp *phases.Pool, s *phases.Server) error { return nil }),
 		"coretest.ChildInit":  func(p *phases.Pool, s *phases.Server) error { return nil },
 		"coretest.Wrong":      func(s string) error { return nil },
-		"coretest.Translate":  func() {},
-		"coretest.API":        func() {},
+		"coretest.Translate":  func(r *phases.Request) (phases.Status, error) { return phases.DECLINED, nil },
+		"coretest.API":        phases.RequestHookFunc(func(r *phases.Request) (phases.Status, error) { return phases.OK, nil }),
 	}})
 }
 
@@ -118,4 +119,51 @@ func TestGoHooks(t *testing.T) {
 		{"GoMapHandler unknown", "GoMapHandler ^/ nosuch\n", "GoMapHandler: no Go handler named 'nosuch' is registered; registered handlers: ", 1},
 		{"GoMapHandler one arg", "GoMapHandler coretest.API\n", "GoMapHandler takes two arguments", 1},
 	})
+}
+
+func TestGoRequestHookTypeChecked(t *testing.T) {
+	phasestest.WantError(t, "GoHookFixups coretest.OpenLogs\n", 1, "a handler for fixups must be a func(r *phases.Request) (phases.Status, error)")
+	phasestest.WantError(t, "GoMapHandler ^/api coretest.ChildInit\n", 1, "GoMapHandler coretest.ChildInit: a handler for map_handler must be a func(r *phases.Request) (phases.Status, error)")
+}
+
+func TestGoRequestHooksAttachedPerScope(t *testing.T) {
+	cfg := phasestest.MustLoad(t, "GoHookFixups coretest.Translate\n<VirtualHost *:80>\nGoHookFixups coretest.Translate late\n</VirtualHost>\n<Location /api>\nGoMapHandler ^/api/ coretest.API\n</Location>\n")
+	hooks, err := phases.BuildServerHooks(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixups, _ := hooks.Request.Fixups.Entries()
+	var origins []string
+	for _, e := range fixups {
+		origins = append(origins, e.Origin)
+	}
+	if strings.Count(strings.Join(origins, ","), "coretest.Translate (Go)") != 2 {
+		t.Fatalf("fixups %v", origins)
+	}
+	// GoMapHandler answers only for URIs its regex matches, inside its section.
+	handlers, _ := hooks.Request.Handler.Entries()
+	var api phases.RequestHookFunc
+	for _, e := range handlers {
+		if e.Origin == "coretest.API (Go)" {
+			api = e.Fn
+		}
+	}
+	if api == nil {
+		t.Fatal("GoMapHandler not attached")
+	}
+	sec := cfg.Main.Sections[0]
+	for _, c := range []struct {
+		uri      string
+		sections []*config.Section
+		want     phases.Status
+	}{
+		{"/api/x", []*config.Section{sec}, phases.OK},
+		{"/other", []*config.Section{sec}, phases.DECLINED},
+		{"/api/x", nil, phases.DECLINED},
+	} {
+		st, _ := api(&phases.Request{URI: c.uri, Sections: c.sections})
+		if st != c.want {
+			t.Errorf("%s with %d sections: %v, want %v", c.uri, len(c.sections), st, c.want)
+		}
+	}
 }

@@ -39,6 +39,9 @@ func serverPhase(h *phases.ServerHooks, phase string) (server *phases.Hook[phase
 func checkHookType(phase string, h any) error {
 	_, _, isServer := serverPhase(phases.NewServerHooks(), phase)
 	if !isServer {
+		if _, ok := asRequestHook(h); !ok {
+			return fmt.Errorf("a handler for %s must be a func(r *phases.Request) (phases.Status, error), not %T", phase, h)
+		}
 		return nil
 	}
 	switch phase {
@@ -60,6 +63,9 @@ func checkHookType(phase string, h any) error {
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: coreOpenLogs, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
 	registerRequestHooks(h.Request, cfg)
+	if err := registerGoRequestHooks(h.Request, cfg); err != nil {
+		return err
+	}
 	for _, ref := range ServerOf(cfg.Main).Hooks {
 		server, child, ok := serverPhase(h, ref.Phase)
 		if !ok {
