@@ -15,7 +15,7 @@ import (
 const ModuleName = "lua_module"
 
 func init() {
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_lua.c", Directives: directives()})
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_lua.c", Directives: directives(), RegisterHooks: registerHooks})
 }
 
 // Contexts, as mod_lua declares them: OR_ALL for almost everything; the
@@ -125,7 +125,22 @@ func directives() []*config.Directive {
 		phase := h.phase
 		out = append(out, d(h.directive, config.Take23, h.ctx, h.help, func(c *config.Cmd) error { return luaHook(c, phase) }))
 	}
+	for _, d := range out {
+		d.Built = !notBuilt[d.Name]
+	}
 	return out
+}
+
+// notBuilt are the directives whose run-time part does not exist yet:
+// they are read and checked, and -L marks them.
+var notBuilt = map[string]bool{
+	"LuaPackageCPath":  true, // gopher-lua loads no C modules
+	"LuaInherit":       true,
+	"LuaOutputFilter":  true,
+	"LuaInputFilter":   true,
+	"LuaAuthzProvider": true,
+	"LuaSharedDict":    true,
+	"LuaMemoryLimit":   true, // gopher-lua has no allocator hook
 }
 
 const (

@@ -104,6 +104,9 @@ func loadScript(cfg *config.Config, path string) *Script {
 // read "name:line: message".
 func compileScript(path, name string) (s *Script) {
 	s = &Script{Path: path}
+	if st, err := os.Stat(path); err == nil {
+		s.ModTime, s.Size = st.ModTime(), st.Size()
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		s.Err = fmt.Errorf("%s: %v", name, err)

@@ -58,6 +58,10 @@ type Script struct {
 	// the script does not define.
 	Globals map[string]bool
 	Err     error // the compile error, "file:line: message"
+	// ModTime and Size are the file's, as stat(2) saw it just before it
+	// was read (LuaCodeCache stat compares them).
+	ModTime time.Time
+	Size    int64
 }
 
 // Global holds the lua_module settings that are process-wide.
