@@ -48,7 +48,7 @@ type Config struct {
 	Main       *Server           // the main server
 	Vhosts     []*Server         // <VirtualHost> sections in config order
 
-	global map[string]any // per-module global state, see Global
+	global confMap // per-module global state, see Global
 }
 
 // DefaultMPM is used when the config selects none.

@@ -1,6 +1,9 @@
 package config
 
-import "regexp"
+import (
+	"regexp"
+	"sync"
+)
 
 // Server is the configuration of the main server or of one <VirtualHost>:
 // its per-module settings and its per-directory sections. It is plain data;
@@ -10,13 +13,13 @@ type Server struct {
 	IsVirtual bool     // a <VirtualHost>
 	Addrs     []string // the <VirtualHost> addresses, as written
 	Sections  []*Section
-	conf      map[string]any
-	dirConf   map[string]any // per-directory defaults set outside any section
+	conf      confMap
+	dirConf   confMap // per-directory defaults set outside any section
 }
 
 // NewServer returns an empty server config.
 func NewServer(origin *Origin, virtual bool, addrs []string) *Server {
-	return &Server{Origin: origin, IsVirtual: virtual, Addrs: addrs, conf: map[string]any{}, dirConf: map[string]any{}}
+	return &Server{Origin: origin, IsVirtual: virtual, Addrs: addrs}
 }
 
 // Section is one per-directory section (<Directory>, <Location>, <Files>,
@@ -28,28 +31,28 @@ type Section struct {
 	Origin   *Origin
 	Parent   *Section   // enclosing section (a <Files> inside a <Directory>)
 	Children []*Section // nested sections
-	conf     map[string]any
+	conf     confMap
 }
 
 // NewSection returns an empty section.
 func NewSection(kind, arg string, re *regexp.Regexp, origin *Origin, parent *Section) *Section {
-	return &Section{Kind: kind, Arg: arg, Regex: re, Origin: origin, Parent: parent, conf: map[string]any{}}
+	return &Section{Kind: kind, Arg: arg, Regex: re, Origin: origin, Parent: parent}
 }
 
 // ServerConf returns module's settings of type T in s, created on first use.
 func ServerConf[T any](s *Server, module string) *T {
-	return confOf[T](s.conf, module)
+	return confOf[T](&s.conf, module)
 }
 
 // SectionConf returns module's settings of type T in sec, created on first use.
 func SectionConf[T any](sec *Section, module string) *T {
-	return confOf[T](sec.conf, module)
+	return confOf[T](&sec.conf, module)
 }
 
 // ServerDirConf returns module's per-directory settings of type T that
 // server s sets outside any section: the defaults for all its directories.
 func ServerDirConf[T any](s *Server, module string) *T {
-	return confOf[T](s.dirConf, module)
+	return confOf[T](&s.dirConf, module)
 }
 
 // DirConf returns the per-directory settings a directive at cmd writes:
@@ -65,19 +68,29 @@ func DirConf[T any](cmd *Cmd, module string) *T {
 // Global returns module's process-wide settings of type T (Listen lines,
 // the error log...), created on first use.
 func Global[T any](c *Config, module string) *T {
-	if c.global == nil {
-		c.global = map[string]any{}
-	}
-	return confOf[T](c.global, module)
+	return confOf[T](&c.global, module)
 }
 
-func confOf[T any](m map[string]any, module string) *T {
-	if v, ok := m[module]; ok {
+// confMap holds per-module settings. Reading a module's settings creates
+// them on first use, and requests read settings concurrently (a module
+// with nothing set in a section gets its zero settings), so it is locked.
+type confMap struct {
+	mu sync.Mutex
+	m  map[string]any
+}
+
+func confOf[T any](cm *confMap, module string) *T {
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	if v, ok := cm.m[module]; ok {
 		if t, ok := v.(*T); ok {
 			return t
 		}
 	}
+	if cm.m == nil {
+		cm.m = map[string]any{}
+	}
 	t := new(T)
-	m[module] = t
+	cm.m[module] = t
 	return t
 }
