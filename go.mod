@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/alecthomas/participle/v2 v2.1.4
 	github.com/yuin/gopher-lua v1.1.2
+	golang.org/x/crypto v0.59.0
 )
 
 require (

@@ -2,8 +2,9 @@
 // URL-path to file-system mappings (Alias, ScriptAlias and their Match
 // forms) and external redirects (Redirect and its variants).
 //
-// Only the directives are declared so far; the translate_name and fixups
-// hooks that use them are not built yet.
+// translate_name maps Alias/AliasMatch (before core's DocumentRoot mapping)
+// and answers the server-level redirects; fixups answers the redirects of
+// per-directory sections.
 package alias
 
 import (
@@ -78,11 +79,11 @@ func dirOf(cmd *config.Cmd) *DirSettings {
 
 func init() {
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
-		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h}
+		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h, Built: name != "ScriptAlias" && name != "ScriptAliasMatch"}
 	}
 	srvDir := config.ServerVhost | config.InDirectory | config.InLocation | config.InFiles
 	all := config.AnyContext
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_alias.c", Directives: []*config.Directive{
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_alias.c", RegisterHooks: registerHooks, Directives: []*config.Directive{
 		d("Alias", config.Take12, srvDir, "a URL-path and a file-system path, or only the path inside <Location>", aliasHandler("")),
 		d("ScriptAlias", config.Take12, srvDir, "a URL-path and a CGI directory or script, or only the path inside <Location>", aliasHandler("cgi-script")),
 		d("AliasMatch", config.Take2, config.ServerVhost, "a regular expression on the URL-path and a file-system path (with $1...)", aliasMatch("")),

@@ -36,7 +36,7 @@ func dirOf(cmd *config.Cmd) *DirSettings {
 
 func init() {
 	d := func(name string, form config.ArgForm, help string, h func(*config.Cmd) error) *config.Directive {
-		return &config.Directive{Name: name, Form: form, Contexts: config.DirHtaccess, Help: help, Handler: h}
+		return &config.Directive{Name: name, Form: form, Contexts: config.DirHtaccess, Help: help, Handler: h, Built: true}
 	}
 	phases.RegisterModule(&phases.Module{Name: "authn_core_module", Source: "mod_authn_core.c", Directives: []*config.Directive{
 		d("AuthType", config.Take1, "the HTTP authentication scheme: Basic, or None to turn authentication off", authType),
@@ -45,7 +45,7 @@ func init() {
 			return nil
 		}),
 	}})
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_auth_basic.c", Directives: []*config.Directive{
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_auth_basic.c", RegisterHooks: registerHooks, Directives: []*config.Directive{
 		d("AuthBasicProvider", config.Iterate, "the providers that check Basic credentials, tried in order (file)", authBasicProvider),
 	}})
 	phases.RegisterModule(&phases.Module{Name: "authn_file_module", Source: "mod_authn_file.c", Directives: []*config.Directive{

@@ -5,6 +5,8 @@
 // needs. Each directive is declared by the module Apache declares it in, so
 // -L and <IfModule> read as they do with Apache.
 //
-// Only the configuration side exists so far: directives are parsed,
-// validated and stored in DirSettings.
+// check_user_id checks Basic credentials against the AuthUserFile (read on
+// every request, as mod_authn_file does): bcrypt (golang.org/x/crypto),
+// $apr1$ and $1$ MD5 and {SHA}; other crypt(3) formats answer 500 with a
+// log line saying so.
 package authbasic

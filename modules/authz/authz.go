@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_authz_core.c", Directives: directives()})
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_authz_core.c", Directives: directives(), RegisterHooks: registerHooks})
 	// The ip, host, forward-dns and local providers (mod_authz_host) and
 	// user and valid-user (mod_authz_user) are built into this package;
 	// configs test for their modules with <IfModule>.
@@ -19,14 +19,14 @@ func init() {
 
 func directives() []*config.Directive {
 	section := func(name, help string) *config.Directive {
-		return &config.Directive{Name: name, Section: true, Form: config.RawArgs, Contexts: config.DirHtaccess, Help: help, Handler: requireSection(name)}
+		return &config.Directive{Name: name, Section: true, Form: config.RawArgs, Contexts: config.DirHtaccess, Help: help, Handler: requireSection(name), Built: true}
 	}
 	return []*config.Directive{
-		{Name: "Require", Form: config.RawArgs, Contexts: config.DirHtaccess, Help: "an authorization rule a request must pass, or with 'not' must fail", Handler: require},
+		{Name: "Require", Form: config.RawArgs, Contexts: config.DirHtaccess, Built: true, Help: "an authorization rule a request must pass, or with 'not' must fail", Handler: require},
 		section("RequireAll", "groups authorization rules of which none may fail and at least one must pass"),
 		section("RequireAny", "groups authorization rules of which at least one must pass"),
 		section("RequireNone", "groups authorization rules of which none may pass"),
-		{Name: "AuthMerging", Form: config.Take1, Contexts: config.DirHtaccess, Help: "how a section's authorization rules combine with those inherited from enclosing sections: Off, And or Or", Handler: authMerging},
+		{Name: "AuthMerging", Form: config.Take1, Contexts: config.DirHtaccess, Built: true, Help: "how a section's authorization rules combine with those inherited from enclosing sections: Off, And or Or", Handler: authMerging},
 	}
 }
 

@@ -5,6 +5,7 @@
 // The providers of mod_authz_host and mod_authz_user are compiled in with
 // it, so authz_host_module and authz_user_module are registered here too.
 //
-// Only the configuration side exists so far: directives are parsed,
-// validated with Apache's rules and stored in DirSettings.
+// access_checker and auth_checker evaluate the merged rules with Apache
+// 2.4's logic (apply_authz_sections, AuthMerging); AuthGroupFile
+// (authz_groupfile_module) backs Require group.
 package authz

@@ -5,8 +5,8 @@
 //	Header [always|onsuccess] action header [value] [replacement] [early|env=[!]var|expr=...]
 //	RequestHeader action header [value] [replacement] [early|env=[!]var|expr=...]
 //
-// Only the directives are declared so far; the filters and fixups that
-// apply them are not built yet.
+// See registerHooks for where each line is applied; expr= conditions and
+// values are not supported (the lines are skipped, with a warning).
 package headers
 
 import (
@@ -73,15 +73,15 @@ func dirOf(cmd *config.Cmd) *DirSettings {
 
 func init() {
 	all := config.AnyContext
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_headers.c", Directives: []*config.Directive{
-		{Name: "Header", Form: config.RawArgs, Contexts: all, Help: "an optional always or onsuccess, an action, a header name and value, and an optional condition", Handler: func(c *config.Cmd) error {
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_headers.c", RegisterHooks: registerHooks, Directives: []*config.Directive{
+		{Name: "Header", Form: config.RawArgs, Contexts: all, Built: true, Help: "an optional always or onsuccess, an action, a header name and value, and an optional condition", Handler: func(c *config.Cmd) error {
 			a, err := parse(c, true)
 			if err == nil {
 				dirOf(c).Response = append(dirOf(c).Response, a)
 			}
 			return err
 		}},
-		{Name: "RequestHeader", Form: config.RawArgs, Contexts: all, Help: "an action, a header name and value, and an optional condition", Handler: func(c *config.Cmd) error {
+		{Name: "RequestHeader", Form: config.RawArgs, Contexts: all, Built: true, Help: "an action, a header name and value, and an optional condition", Handler: func(c *config.Cmd) error {
 			a, err := parse(c, false)
 			if err == nil {
 				dirOf(c).Request = append(dirOf(c).Request, a)

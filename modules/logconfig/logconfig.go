@@ -2,8 +2,9 @@
 // Apache's mod_log_config): access logs written with LogFormat's
 // %-directives to files or piped commands.
 //
-// Only the directives are declared so far; the open_logs and
-// log_transaction hooks that use them are not built yet.
+// open_logs opens every CustomLog and TransferLog into plog (a restart
+// reopens them) and log_transaction writes one line per request with a
+// single write (BufferedLogs On gathers lines into 4 KB writes).
 package logconfig
 
 import (
@@ -81,9 +82,9 @@ func ServerOf(s *config.Server) *ServerSettings {
 
 func init() {
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
-		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h}
+		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h, Built: true}
 	}
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_log_config.c", Directives: []*config.Directive{
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_log_config.c", RegisterHooks: registerHooks, Directives: []*config.Directive{
 		d("LogFormat", config.Take12, config.ServerVhost, "a log format string and an optional nickname for it", logFormat),
 		d("CustomLog", config.Take23, config.ServerVhost, `a file name or "|command", a format string or nickname, and an optional env=[!]var or expr= condition`, customLog),
 		d("TransferLog", config.Take1, config.ServerVhost, `a file name or "|command" for an access log in the default format`, transferLog),
