@@ -2,8 +2,8 @@
 // files for directory URLs, the trailing-slash redirect, and a fallback
 // resource for URLs that map to nothing.
 //
-// Only the directives are declared so far; the handler that uses them is not
-// built yet.
+// Its fixups hook (fixup.go) applies them: mod_dir's fixup_dir and
+// fixup_dflt.
 package dir
 
 import (
@@ -50,14 +50,14 @@ func dirOf(cmd *config.Cmd) *DirSettings {
 
 func init() {
 	all := config.AnyContext
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_dir.c", Directives: []*config.Directive{
-		{Name: "DirectoryIndex", Form: config.RawArgs, Contexts: all, Help: "one or more local URLs to try as a directory's index, or disabled", Handler: directoryIndex},
-		{Name: "DirectorySlash", Form: config.Flag, Contexts: all, Help: "On to redirect a directory URL without its trailing slash to the URL with one", Handler: func(c *config.Cmd) error {
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_dir.c", RegisterHooks: registerHooks, Directives: []*config.Directive{
+		{Name: "DirectoryIndex", Form: config.RawArgs, Contexts: all, Help: "one or more local URLs to try as a directory's index, or disabled", Handler: directoryIndex, Built: true},
+		{Name: "DirectorySlash", Form: config.Flag, Contexts: all, Help: "On to redirect a directory URL without its trailing slash to the URL with one", Built: true, Handler: func(c *config.Cmd) error {
 			v := c.Flag()
 			dirOf(c).Slash = &v
 			return nil
 		}},
-		{Name: "FallbackResource", Form: config.Take1, Contexts: all, Help: "the local URL served for requests that map to no file, or disabled", Handler: func(c *config.Cmd) error {
+		{Name: "FallbackResource", Form: config.Take1, Contexts: all, Help: "the local URL served for requests that map to no file, or disabled", Built: true, Handler: func(c *config.Cmd) error {
 			v := c.Args[0]
 			if strings.EqualFold(v, "disabled") {
 				v = "disabled"

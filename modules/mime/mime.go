@@ -2,8 +2,7 @@
 // maps file name extensions to content types, handlers, character sets and
 // content encodings, and reads the mime.types file named by TypesConfig.
 //
-// Only the directives are declared so far; the type_checker hook that uses
-// them is not built yet.
+// Its type_checker hook (typecheck.go) applies them to every request.
 package mime
 
 import (
@@ -64,10 +63,10 @@ func dirOf(cmd *config.Cmd) *DirSettings {
 
 func init() {
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
-		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h}
+		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h, Built: true}
 	}
 	all := config.AnyContext
-	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_mime.c", Directives: []*config.Directive{
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_mime.c", RegisterHooks: registerHooks, Directives: []*config.Directive{
 		d("AddType", config.Iterate2, all, "a content type followed by one or more file extensions", func(c *config.Cmd) error {
 			t, err := mimeType(c, c.Args[0])
 			if err != nil {

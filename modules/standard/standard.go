@@ -16,6 +16,7 @@ import (
 	_ "github.com/httpdg/httpdg/modules/reqtimeout"
 	_ "github.com/httpdg/httpdg/modules/ssl"
 	_ "github.com/httpdg/httpdg/modules/startuplog"
+	_ "github.com/httpdg/httpdg/modules/static"
 	_ "github.com/httpdg/httpdg/modules/status"
 	_ "github.com/httpdg/httpdg/mpm"
 )

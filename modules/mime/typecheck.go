@@ -1,0 +1,184 @@
+package mime
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/modules/core"
+	"github.com/httpdg/httpdg/phases"
+)
+
+// DefaultTypesFile is where the types file is looked for, under
+// ServerRoot, when the config has no TypesConfig.
+const DefaultTypesFile = "conf/mime.types"
+
+// typeChecker is mod_mime's type_checker for one generation.
+type typeChecker struct {
+	types map[string]string // from TypesConfig (or the default file)
+}
+
+func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
+	prepareConfs(cfg)
+	tc := &typeChecker{types: GlobalOf(cfg).Types}
+	if GlobalOf(cfg).TypesConfig == "" {
+		p := filepath.Join(cfg.ServerRoot, DefaultTypesFile)
+		if _, err := os.Stat(p); err == nil {
+			types, err := ParseTypesFile(p)
+			if err != nil {
+				return fmt.Errorf("TypesConfig (default %s): %v", p, err)
+			}
+			tc.types = types
+		}
+	}
+	h.Request.TypeChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: tc.check, Origin: "mime_module (Go)", Module: ModuleName, Order: phases.Middle})
+	return nil
+}
+
+// prepareConfs creates the mime and core per-directory settings of every
+// server and section at configuration time, so that reading them while
+// serving (config.SectionConf creates missing ones) never writes a map
+// other requests read.
+func prepareConfs(cfg *config.Config) {
+	var walk func(secs []*config.Section)
+	walk = func(secs []*config.Section) {
+		for _, sec := range secs {
+			config.SectionConf[DirSettings](sec, ModuleName)
+			config.SectionConf[core.DirSettings](sec, core.ModuleName)
+			walk(sec.Children)
+		}
+	}
+	for _, s := range append([]*config.Server{cfg.Main}, cfg.Vhosts...) {
+		if s == nil {
+			continue
+		}
+		config.ServerDirConf[DirSettings](s, ModuleName)
+		config.ServerDirConf[core.DirSettings](s, core.ModuleName)
+		walk(s.Sections)
+	}
+}
+
+// Extensions returns the extensions of a file name as mod_mime reads them:
+// every dot-separated part after the first, lower case, in order
+// ("a.tar.GZ" → "tar", "gz"; ".htaccess" → "htaccess").
+func Extensions(name string) []string {
+	parts := strings.Split(name, ".")
+	var out []string
+	for _, p := range parts[1:] {
+		if p != "" {
+			out = append(out, strings.ToLower(p))
+		}
+	}
+	return out
+}
+
+// check is the type_checker: the content type, handler, charset and
+// encodings of r.Filename from its extensions (AddType over TypesConfig;
+// the last extension with a type wins, so "x.html.bak" is text/html as
+// in Apache), DefaultType when none has one, ForceType over all, and
+// AddDefaultCharset on text/plain and text/html.
+func (tc *typeChecker) check(r *phases.Request) (phases.Status, error) {
+	if r.Filename == "" || strings.HasSuffix(r.Filename, "/") {
+		return phases.DECLINED, nil
+	}
+	confs := phases.DirConfs[DirSettings](r, ModuleName)
+	var forceType, defaultType string
+	for _, c := range confs {
+		if c.ForceType != "" {
+			forceType = c.ForceType
+		}
+		if c.DefaultType != "" {
+			defaultType = c.DefaultType
+		}
+	}
+	ctype, handler, charset := "", "", ""
+	var encodings []string
+	if forceType == "" || forceType == "none" {
+		for _, ext := range Extensions(filepath.Base(r.Filename)) {
+			if t := lookup(confs, ext, func(c *DirSettings) map[string]string { return c.Types }); t != "" {
+				ctype = t
+			} else if t := tc.types[ext]; t != "" {
+				ctype = t
+			}
+			if h := handlerFor(confs, ext); h != "" {
+				handler = h
+			}
+			if cs := lookup(confs, ext, func(c *DirSettings) map[string]string { return c.Charsets }); cs != "" {
+				charset = cs
+			}
+			if enc := lookup(confs, ext, func(c *DirSettings) map[string]string { return c.Encodings }); enc != "" {
+				encodings = append(encodings, enc)
+			}
+		}
+		if ctype == "" && defaultType != "" && defaultType != "none" {
+			ctype = defaultType
+		}
+	} else {
+		ctype = forceType
+	}
+	if ctype != "" && charset != "" && !strings.Contains(strings.ToLower(ctype), "charset=") {
+		ctype += "; charset=" + charset
+	}
+	if ctype != "" {
+		ctype = withDefaultCharset(r, ctype)
+	}
+	if len(encodings) > 0 {
+		r.HeadersOut.Set("Content-Encoding", strings.Join(encodings, ", "))
+	}
+	if handler != "" && r.Handler == "" { // SetHandler wins, as in Apache
+		r.Handler = handler
+	}
+	if ctype == "" {
+		return phases.DECLINED, nil
+	}
+	r.ContentType = ctype
+	return phases.OK, nil
+}
+
+// lookup returns ext's value in the last of confs whose map has it.
+func lookup(confs []*DirSettings, ext string, m func(*DirSettings) map[string]string) string {
+	for i := len(confs) - 1; i >= 0; i-- {
+		if v, ok := m(confs[i])[ext]; ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// handlerFor merges AddHandler and RemoveHandler for ext in merge order.
+func handlerFor(confs []*DirSettings, ext string) string {
+	h := ""
+	for _, c := range confs {
+		for _, rm := range c.RemoveHandlers {
+			if rm == ext {
+				h = ""
+			}
+		}
+		if v, ok := c.Handlers[ext]; ok {
+			h = v
+		}
+	}
+	return h
+}
+
+// withDefaultCharset appends core's AddDefaultCharset to a text/plain or
+// text/html type that names no charset.
+func withDefaultCharset(r *phases.Request, ctype string) string {
+	cs := ""
+	for _, c := range phases.DirConfs[core.DirSettings](r, core.ModuleName) {
+		if c.AddDefaultCharset != "" {
+			cs = c.AddDefaultCharset
+		}
+	}
+	if cs == "" || strings.EqualFold(cs, "off") {
+		return ctype
+	}
+	base, _, _ := strings.Cut(ctype, ";")
+	base = strings.ToLower(strings.TrimSpace(base))
+	if (base == "text/plain" || base == "text/html") && !strings.Contains(strings.ToLower(ctype), "charset=") {
+		return ctype + "; charset=" + cs
+	}
+	return ctype
+}

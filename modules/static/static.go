@@ -1,0 +1,237 @@
+// Package static is httpdg's static_module: Apache's default handler
+// (core.c's default_handler) for files, with mod_autoindex's listing for
+// directories.
+//
+// It serves r.Filename when no other handler is named (r.Handler is "" or
+// "default-handler"): GET, HEAD and POST (Apache serves a file to POST
+// too), OPTIONS with Allow, 405 for the other known methods and 501 for
+// unknown ones. Files get Last-Modified, an ETag in the form of Apache's
+// default "FileETag MTime Size", Accept-Ranges, and the conditional
+// (If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since,
+// If-Range) and byte-range rules of Apache 2.4, which differ from
+// net/http's ServeContent in several places (see conditions and
+// parseRanges). A directory, once mod_dir's fixup found no DirectoryIndex,
+// is listed under "Options Indexes" and refused (403) otherwise.
+//
+// In map_to_storage it refuses (403) a path that goes through a symbolic
+// link where the <Directory> sections in effect do not allow
+// FollowSymLinks (or SymLinksIfOwnerMatch with the same owner), as
+// Apache's directory walk does.
+package static
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/modules/core"
+	"github.com/httpdg/httpdg/phases"
+)
+
+// ModuleName is the static module's identifier.
+const ModuleName = "static_module"
+
+const origin = "static_module (Go)"
+
+func init() {
+	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_static.c", RegisterHooks: registerHooks})
+}
+
+// module is the static module's state for one generation.
+type module struct {
+	// followAll is true when no Options anywhere turns FollowSymLinks off,
+	// so map_to_storage needs no lstat at all.
+	followAll bool
+}
+
+func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
+	PrepareConfs(cfg, core.ModuleName)
+	m := &module{followAll: followsEverywhere(cfg)}
+	h.Request.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.checkSymlinks, Origin: origin, Module: ModuleName, Order: phases.Last})
+	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.handler, Origin: origin, Module: ModuleName, Order: phases.ReallyLast})
+	return nil
+}
+
+// PrepareConfs creates, at configuration time, the settings of modules in
+// every server and section of cfg, so that reading them while serving
+// (config.SectionConf creates missing ones) never writes to a map that
+// other requests read concurrently.
+func PrepareConfs(cfg *config.Config, modules ...string) {
+	var walk func(secs []*config.Section)
+	walk = func(secs []*config.Section) {
+		for _, sec := range secs {
+			for _, mod := range modules {
+				prepare(sec, nil, mod)
+			}
+			walk(sec.Children)
+		}
+	}
+	for _, s := range append([]*config.Server{cfg.Main}, cfg.Vhosts...) {
+		if s == nil {
+			continue
+		}
+		for _, mod := range modules {
+			prepare(nil, s, mod)
+		}
+		walk(s.Sections)
+	}
+}
+
+// prepare touches the settings module keeps in sec or s, whichever type
+// they have: only the modules static reads are known here.
+func prepare(sec *config.Section, s *config.Server, module string) {
+	switch module {
+	case core.ModuleName:
+		if sec != nil {
+			config.SectionConf[core.DirSettings](sec, module)
+		} else {
+			config.ServerDirConf[core.DirSettings](s, module)
+			config.ServerConf[core.ServerSettings](s, module)
+		}
+	}
+}
+
+// checkSymlinks is Apache's directory-walk symlink rule: every component
+// of r.Filename that is a symbolic link needs FollowSymLinks (or
+// SymLinksIfOwnerMatch and the owner of the link matching its target's) in
+// the Options of the directory holding it.
+func (m *module) checkSymlinks(r *phases.Request) (phases.Status, error) {
+	if m.followAll || r.Filename == "" || !filepath.IsAbs(r.Filename) {
+		return phases.DECLINED, nil
+	}
+	name := filepath.Clean(r.Filename)
+	parent := "/"
+	for _, comp := range strings.Split(strings.TrimPrefix(name, "/"), "/") {
+		if comp == "" {
+			continue
+		}
+		p := filepath.Join(parent, comp)
+		o := dirOpts(r, parent)
+		parent = p
+		if o&optFollowSymLinks != 0 {
+			continue
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			break // missing: the handler answers 404
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		if o&optSymLinksIfOwnerMatch != 0 {
+			if target, err := os.Stat(p); err == nil && owner(fi) == owner(target) {
+				continue
+			}
+		}
+		logf(r, "info", "Symbolic link not allowed or link target not accessible: %s", p)
+		return http.StatusForbidden, nil
+	}
+	return phases.DECLINED, nil
+}
+
+func owner(fi os.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int64(st.Uid)
+	}
+	return -1
+}
+
+// knownMethods are the methods Apache registers; any other gets 501 from
+// the default handler.
+var knownMethods = map[string]bool{
+	"GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true, "CONNECT": true, "OPTIONS": true,
+	"TRACE": true, "PATCH": true, "PROPFIND": true, "PROPPATCH": true, "MKCOL": true, "COPY": true,
+	"MOVE": true, "LOCK": true, "UNLOCK": true, "VERSION-CONTROL": true, "CHECKOUT": true,
+	"UNCHECKOUT": true, "CHECKIN": true, "UPDATE": true, "LABEL": true, "REPORT": true,
+	"MKWORKSPACE": true, "MKACTIVITY": true, "BASELINE-CONTROL": true, "MERGE": true,
+}
+
+// allow is the Allow header of the default handler: Apache's
+// "GET,POST,OPTIONS,HEAD" and TRACE unless TraceEnable is off.
+func allow(r *phases.Request) string {
+	te := ""
+	if r.Vhost != nil {
+		te = core.ServerOf(r.Vhost).TraceEnable
+	}
+	if te == "" && r.Server != nil && r.Server.Main != nil {
+		te = core.ServerOf(r.Server.Main).TraceEnable
+	}
+	if strings.EqualFold(te, "off") {
+		return "GET,POST,OPTIONS,HEAD"
+	}
+	return "GET,POST,OPTIONS,HEAD,TRACE"
+}
+
+// handler is Apache's default_handler plus mod_autoindex for directories.
+func (m *module) handler(r *phases.Request) (phases.Status, error) {
+	if r.Handler != "" && !strings.EqualFold(r.Handler, "default-handler") {
+		return phases.DECLINED, nil
+	}
+	if r.Filename == "" {
+		return phases.DECLINED, nil
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+	case http.MethodOptions:
+		r.HeadersOut.Set("Allow", allow(r))
+		r.HeadersOut.Set("Content-Length", "0")
+		r.Output.WriteHeader(http.StatusOK)
+		return phases.OK, nil
+	default:
+		r.ErrHeadersOut.Set("Allow", allow(r))
+		if !knownMethods[r.Method] {
+			logf(r, "info", "Invalid method in request %s", r.TheRequest)
+			return http.StatusNotImplemented, nil
+		}
+		logf(r, "error", "This resource does not accept the %s method.", r.Method)
+		return http.StatusMethodNotAllowed, nil
+	}
+	now := r.RequestTime
+	if now.IsZero() {
+		now = time.Now()
+	}
+	fi, err := os.Stat(r.Filename)
+	if err != nil {
+		if os.IsPermission(err) {
+			logf(r, "error", "file permissions deny server access: %s", r.Filename)
+			return http.StatusForbidden, nil
+		}
+		logf(r, "info", "File does not exist: %s%s", r.Filename, r.PathInfo)
+		return http.StatusNotFound, nil
+	}
+	if fi.IsDir() {
+		if r.Method == http.MethodPost {
+			logf(r, "info", "Attempt to serve directory: %s", r.Filename)
+			return http.StatusNotFound, nil
+		}
+		if requestOpts(r)&optIndexes == 0 {
+			names := r.Notes["dir-index-names"]
+			if names == "" {
+				names = "index.html"
+			}
+			logf(r, "error", "Cannot serve directory %s: No matching DirectoryIndex (%s) found, and server-generated directory index forbidden by Options directive", r.Filename, names)
+			return http.StatusForbidden, nil
+		}
+		return listDirectory(r)
+	}
+	if r.PathInfo != "" {
+		logf(r, "info", "File does not exist: %s%s", r.Filename, r.PathInfo)
+		return http.StatusNotFound, nil
+	}
+	if !fi.Mode().IsRegular() {
+		logf(r, "error", "file permissions deny server access: %s", r.Filename)
+		return http.StatusForbidden, nil
+	}
+	return serveFile(r, fi, now)
+}
+
+// logf writes to the error log at level, if there is one.
+func logf(r *phases.Request, level, format string, args ...any) {
+	if r.Server != nil && r.Server.Log != nil {
+		r.Server.Log.Log("core", level, format, args...)
+	}
+}
