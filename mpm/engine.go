@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/modules/core"
 	"github.com/httpdg/httpdg/phases"
 )
 
@@ -260,6 +262,9 @@ func (e *engine) connection(req *http.Request, g *generation) (*phases.Connectio
 		cs.pool = g.pchild.Sub("connection")
 		cs.conn.Pool = cs.pool
 	}
+	// Keepalives is Apache's c->keepalives: the requests served on the
+	// connection before this one.
+	cs.conn.Keepalives = cs.requests
 	cs.requests++
 	max := g.server.Conn.MaxKeepAliveRequests
 	cs.conn.Keepalive = g.server.Conn.KeepAlive && (max == 0 || cs.requests < max)
@@ -277,6 +282,9 @@ func splitHostPortString(s string) (string, int) {
 
 // ServeHTTP runs the request phases for one request.
 func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	// net/http calls us as soon as the request head is parsed: this is
+	// Apache's r->request_time.
+	start := time.Now()
 	e.serving.RLock()
 	defer e.serving.RUnlock()
 	g := e.gen.Load()
@@ -284,6 +292,11 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	host := req.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
+	}
+	// net/http moves Host into req.Host; Apache keeps it in headers_in
+	// (%{Host}i, redirects, mod_rewrite's HTTP_HOST).
+	if req.Host != "" && len(req.Header.Values("Host")) == 0 {
+		req.Header.Set("Host", req.Host)
 	}
 	out := &responseWriter{w: w, hooks: g.hooks}
 	if !conn.Keepalive {
@@ -296,6 +309,7 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		URI:           req.URL.Path,
 		Args:          req.URL.RawQuery,
 		Protocol:      req.Proto,
+		RequestTime:   start,
 		Hostname:      strings.ToLower(host),
 		Port:          conn.LocalPort,
 		IsHTTPS:       req.TLS != nil,
@@ -317,41 +331,107 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	phases.ProcessRequest(g.hooks, r, e.respond)
 }
 
-// respond sends what the handler left unsent: an error page for an error
-// status, or the bare status.
+// respond sends what the handler left unsent: Apache's error response
+// (ap_die / ap_send_error_response) for an error status or a redirect a
+// phase returned, or the bare status.
 func (e *engine) respond(r *phases.Request, st phases.Status) {
 	out := r.Output.(*responseWriter)
 	if out.wroteHeader {
 		return
 	}
+	if !errorResponse(r.Status, st) {
+		out.WriteHeader(r.Status)
+		return
+	}
 	if r.Status >= 400 {
 		// ErrorDocument and the like answer with the error status.
 		out.forced = r.Status
-		switch st := phases.RunCustomResponse(r.Hooks, r); {
-		case st == phases.OK || st == phases.DONE:
-			if !out.wroteHeader {
-				out.WriteHeader(r.Status)
-			}
-			return
-		case st > 0 && !out.wroteHeader: // e.g. an ErrorDocument URL: 302
-			out.forced = int(st)
-			out.WriteHeader(int(st))
-			r.Status = int(st)
-			return
-		}
+		cst := phases.RunCustomResponse(r.Hooks, r)
 		out.forced = 0
 		if out.wroteHeader {
 			return
 		}
-		body := errorPage(r.Status, r.Method, "")
-		r.ContentType = "text/html; charset=iso-8859-1"
-		out.WriteHeader(r.Status)
-		if r.Method != http.MethodHead {
-			_, _ = out.Write([]byte(body))
+		switch {
+		case cst == phases.OK || cst == phases.DONE:
+			out.forced = r.Status
+			out.WriteHeader(r.Status)
+			out.forced = 0
+			return
+		case cst > 0: // e.g. an ErrorDocument URL: 302 and its page
+			r.Status = int(cst)
 		}
-		return
 	}
-	out.WriteHeader(r.Status)
+	sendErrorResponse(r, out)
+}
+
+// errorResponse tells whether the engine answers status with Apache's
+// canned page: an error status, or a redirect a phase returned (a handler
+// that set r.Status and returned OK sends the bare status, as in Apache).
+func errorResponse(status int, st phases.Status) bool {
+	if status >= 400 {
+		return true
+	}
+	return st > 0 && int(st) == status && status >= 300 && status < 400 && status != http.StatusNotModified
+}
+
+// sendErrorResponse is ap_send_error_response: the headers a handler set
+// are dropped but for err_headers_out, a redirect's Location and the Allow
+// of a 405/501; the body is Apache's default page.
+func sendErrorResponse(r *phases.Request, out *responseWriter) {
+	status := r.Status
+	hr := out.r // the request whose headers go out (an internal redirect's)
+	loc := hr.HeadersOut.Get("Location")
+	if loc == "" {
+		loc = r.HeadersOut.Get("Location")
+	}
+	kept := http.Header{}
+	if (status >= 300 && status < 400) || status == http.StatusCreated {
+		if loc != "" {
+			kept.Set("Location", loc)
+		}
+	}
+	if status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented {
+		if a := hr.HeadersOut.Values("Allow"); len(a) > 0 && len(hr.ErrHeadersOut.Values("Allow")) == 0 {
+			kept["Allow"] = a
+		}
+	}
+	hr.HeadersOut = kept
+	hr.ContentType = "text/html; charset=iso-8859-1"
+	if _, ok := r.SubprocessEnv["suppress-error-charset"]; ok {
+		hr.ContentType = "text/html"
+	}
+	body := errorPageFor(errorInfo{
+		status:   status,
+		method:   r.Method,
+		admin:    serverAdmin(r),
+		location: loc,
+		notes:    r.Notes["error-notes"],
+		verbose:  r.Notes["verbose-error-to"],
+		variants: r.Notes["variant-list"],
+		expect:   r.HeadersIn.Get("Expect"),
+	})
+	if r.Method != http.MethodHead {
+		kept.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	out.WriteHeader(apacheStatus(status))
+	r.Status = status
+	if r.Method != http.MethodHead {
+		_, _ = out.Write([]byte(body))
+	}
+}
+
+// serverAdmin is the ServerAdmin of r's virtual host (the main server's
+// when the host sets none).
+func serverAdmin(r *phases.Request) string {
+	for _, s := range []*config.Server{r.Vhost, r.Server.Main} {
+		if s == nil {
+			continue
+		}
+		if a := core.ServerOf(s).ServerAdmin; a != "" {
+			return a
+		}
+	}
+	return ""
 }
 
 // responseWriter is the phases.ResponseWriter over net/http's.
@@ -398,6 +478,13 @@ func (rw *responseWriter) WriteHeader(status int) {
 	}
 	if rw.r.ContentType != "" {
 		h.Set("Content-Type", rw.r.ContentType)
+	}
+	if dropsConnection(status) {
+		// ap_set_keepalive: these statuses close the connection.
+		h.Set("Connection", "close")
+		if rw.r.Conn != nil {
+			rw.r.Conn.Keepalive = false
+		}
 	}
 	rw.r.Status = status
 	rw.w.WriteHeader(status)

@@ -2,11 +2,16 @@ package mpm_test
 
 import (
 	"bufio"
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -200,5 +205,259 @@ func TestLimitRequestAnswers(t *testing.T) {
 				t.Fatalf("status %d, want %d", got, c.want)
 			}
 		})
+	}
+}
+
+// The default error pages of a real Apache 2.4.67 (Debian build, ServerSignature
+// unset, ServerAdmin unset), captured byte for byte.
+const (
+	apache301              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>301 Moved Permanently</title>\n</head><body>\n<h1>Moved Permanently</h1>\n<p>The document has moved <a href=\"http://example.com/t301/sub?q=1\">here</a>.</p>\n</body></html>\n"
+	apache302              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>302 Found</title>\n</head><body>\n<h1>Found</h1>\n<p>The document has moved <a href=\"http://example.com/t302?a=1&amp;b=&lt;2&gt;/sub\">here</a>.</p>\n</body></html>\n"
+	apache303              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>303 See Other</title>\n</head><body>\n<h1>See Other</h1>\n<p>The answer to your request is located <a href=\"http://example.com/t303/sub?q=1\">here</a>.</p>\n</body></html>\n"
+	apache307              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>307 Temporary Redirect</title>\n</head><body>\n<h1>Temporary Redirect</h1>\n<p>The document has moved <a href=\"http://example.com/t307/sub?q=1\">here</a>.</p>\n</body></html>\n"
+	apache308              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>308 Permanent Redirect</title>\n</head><body>\n<h1>Permanent Redirect</h1>\n<p>The document has moved <a href=\"http://example.com/t308/sub?q=1\">here</a>.</p>\n</body></html>\n"
+	apacheErrorDocument302 = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>302 Found</title>\n</head><body>\n<h1>Found</h1>\n<p>The document has moved <a href=\"http://example.com/err?x=1\">here</a>.</p>\n</body></html>\n"
+	apache410              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>410 Gone</title>\n</head><body>\n<h1>Gone</h1>\n<p>The requested resource is no longer available on this server and there is no forwarding address.\nPlease remove all references to this resource.</p>\n</body></html>\n"
+	apache400              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>400 Bad Request</title>\n</head><body>\n<h1>Bad Request</h1>\n<p>Your browser sent a request that this server could not understand.<br />\n</p>\n</body></html>\n"
+	apache401              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>401 Unauthorized</title>\n</head><body>\n<h1>Unauthorized</h1>\n<p>This server could not verify that you\nare authorized to access the document\nrequested.  Either you supplied the wrong\ncredentials (e.g., bad password), or your\nbrowser doesn't understand how to supply\nthe credentials required.</p>\n</body></html>\n"
+	apache403              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>403 Forbidden</title>\n</head><body>\n<h1>Forbidden</h1>\n<p>You don't have permission to access this resource.</p>\n</body></html>\n"
+	apache404              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body></html>\n"
+	apache405GET           = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>405 Method Not Allowed</title>\n</head><body>\n<h1>Method Not Allowed</h1>\n<p>The requested method GET is not allowed for this URL.</p>\n</body></html>\n"
+	apache408              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>408 Request Timeout</title>\n</head><body>\n<h1>Request Timeout</h1>\n<p>Server timeout waiting for the HTTP request from the client.</p>\n</body></html>\n"
+	apache413GET           = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>413 Request Entity Too Large</title>\n</head><body>\n<h1>Request Entity Too Large</h1>\nThe requested resource does not allow request data with GET requests, or the amount of data provided in\nthe request exceeds the capacity limit.\n</body></html>\n"
+	apache414              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>414 Request-URI Too Long</title>\n</head><body>\n<h1>Request-URI Too Long</h1>\n<p>The requested URL's length exceeds the capacity\nlimit for this server.<br />\n</p>\n</body></html>\n"
+	apache500              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>500 Internal Server Error</title>\n</head><body>\n<h1>Internal Server Error</h1>\n<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n<p>Please contact the server administrator at \n [no address given] to inform them of the time this error occurred,\n and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n</body></html>\n"
+	apache501GET           = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>501 Not Implemented</title>\n</head><body>\n<h1>Not Implemented</h1>\n<p>GET not supported for current URL.<br />\n</p>\n</body></html>\n"
+	apache503              = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>503 Service Unavailable</title>\n</head><body>\n<h1>Service Unavailable</h1>\n<p>The server is temporarily unable to service your\nrequest due to maintenance downtime or capacity\nproblems. Please try again later.</p>\n</body></html>\n"
+)
+
+// noRedirects is a client that returns redirects instead of following them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// do sends method url (with header, if any) and returns the response and
+// its body.
+func do(t *testing.T, method, url string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// statusScript answers /status/N with status N after setting headers_out
+// (which must not leak into the error page) and err_headers_out (which
+// must go out).
+const statusScript = `function handle(r)
+  r.headers_out["Set-Cookie"] = "leak=1"
+  r.headers_out["X-Handler"] = "leak"
+  r.err_headers_out["X-Err"] = "kept"
+  return tonumber(string.match(r.uri, "(%d+)$"))
+end
+`
+
+func TestEngineErrorPagesAreApaches(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	sum := sha1.Sum([]byte("p"))
+	root := httpdgtest.WriteTree(t, map[string]string{
+		"conf/httpd.conf": httpdgtest.Conf(port,
+			"DocumentRoot htdocs",
+			"Redirect 301 /r301 http://example.com/t301",
+			"Redirect 302 /r302 http://example.com/t302?a=1&b=<2>",
+			"Redirect 303 /r303 http://example.com/t303",
+			"Redirect 307 /r307 http://example.com/t307",
+			"Redirect 308 /r308 http://example.com/t308",
+			"Redirect 410 /gone",
+			"Redirect 400 /s400",
+			"Redirect 404 /s404",
+			"Redirect 405 /s405",
+			"Redirect 413 /s413",
+			"<Location /denied>", "Require all denied", "</Location>",
+			"<Location /secret>", "AuthType Basic", "AuthName Sec", "AuthUserFile conf/htpasswd", "Require valid-user",
+			"Header always set X-Always always", "Header set Set-Cookie leak=1", "</Location>",
+			"<Location /edoc>", "ErrorDocument 404 http://example.com/err?x=1", "</Location>",
+			"LuaMapHandler ^/status/ conf/status.lua",
+		),
+		"conf/htpasswd":     "u:{SHA}" + base64.StdEncoding.EncodeToString(sum[:]) + "\n",
+		"conf/status.lua":   statusScript,
+		"htdocs/index.html": "hello\n",
+	})
+	s := httpdgtest.Start(t, root, port)
+	cases := []struct {
+		path     string
+		status   int
+		body     string
+		location string
+		header   map[string]string // more headers the response must carry
+		close    bool              // ap_status_drops_connection
+	}{
+		{path: "/r301/sub?q=1", status: 301, body: apache301, location: "http://example.com/t301/sub?q=1"},
+		{path: "/r302/sub?q=1", status: 302, body: apache302, location: "http://example.com/t302?a=1&b=<2>/sub"},
+		{path: "/r303/sub?q=1", status: 303, body: apache303, location: "http://example.com/t303/sub?q=1"},
+		{path: "/r307/sub?q=1", status: 307, body: apache307, location: "http://example.com/t307/sub?q=1"},
+		{path: "/r308/sub?q=1", status: 308, body: apache308, location: "http://example.com/t308/sub?q=1"},
+		{path: "/edoc/missing", status: 302, body: apacheErrorDocument302, location: "http://example.com/err?x=1"},
+		{path: "/gone", status: 410, body: apache410},
+		{path: "/s400", status: 400, body: apache400, close: true},
+		{path: "/secret/x", status: 401, body: apache401, header: map[string]string{"WWW-Authenticate": `Basic realm="Sec"`, "X-Always": "always"}},
+		{path: "/denied/x", status: 403, body: apache403},
+		{path: "/nothing-here", status: 404, body: apache404},
+		{path: "/s404", status: 404, body: apache404},
+		{path: "/s405", status: 405, body: apache405GET},
+		{path: "/s413", status: 413, body: apache413GET, close: true},
+		{path: "/status/500", status: 500, body: apache500, header: map[string]string{"X-Err": "kept"}, close: true},
+		{path: "/status/501", status: 501, body: apache501GET, header: map[string]string{"X-Err": "kept"}, close: true},
+		{path: "/status/503", status: 503, body: apache503, header: map[string]string{"X-Err": "kept"}, close: true},
+		{path: "/status/404", status: 404, body: apache404, header: map[string]string{"X-Err": "kept"}},
+		{path: "/status/302", status: 302, body: strings.Replace(apacheErrorDocument302, `"http://example.com/err?x=1"`, `""`, 1)},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			resp, body := do(t, "GET", s.URL+c.path, nil)
+			if resp.StatusCode != c.status || body != c.body {
+				t.Fatalf("got %d %q\nwant %d %q", resp.StatusCode, body, c.status, c.body)
+			}
+			if ct, cl := resp.Header.Get("Content-Type"), resp.Header.Get("Content-Length"); ct != "text/html; charset=iso-8859-1" || cl != strconv.Itoa(len(c.body)) {
+				t.Errorf("Content-Type %q, Content-Length %q; want text/html; charset=iso-8859-1, %d", ct, cl, len(c.body))
+			}
+			if got := resp.Header.Get("Location"); got != c.location {
+				t.Errorf("Location %q, want %q", got, c.location)
+			}
+			for k, v := range c.header {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+			// Headers a handler set for a success do not go out with an error.
+			for _, k := range []string{"Set-Cookie", "X-Handler"} {
+				if v := resp.Header.Values(k); len(v) > 0 {
+					t.Errorf("%s leaked into the error response: %q", k, v)
+				}
+			}
+			if resp.Close != c.close {
+				t.Errorf("Connection: close is %v, want %v", resp.Close, c.close)
+			}
+		})
+	}
+	// HEAD: the headers of the page, no body and (as in Apache) no length.
+	resp, body := do(t, "HEAD", s.URL+"/nothing-here", nil)
+	if resp.StatusCode != 404 || body != "" || resp.Header.Get("Content-Type") != "text/html; charset=iso-8859-1" || resp.Header.Get("Content-Length") != "" {
+		t.Fatalf("HEAD: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	// A success keeps the headers the handler set.
+	resp, _ = do(t, "GET", s.URL+"/status/204", nil)
+	if resp.StatusCode != 204 || resp.Header.Get("Set-Cookie") != "leak=1" || resp.Header.Get("X-Err") != "kept" {
+		t.Fatalf("204: %d %v", resp.StatusCode, resp.Header)
+	}
+	// With the right password the handler's headers are the answer's.
+	resp, _ = do(t, "GET", s.URL+"/secret/x", http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("u:p"))}})
+	if resp.StatusCode != 404 || resp.Header.Get("X-Always") != "always" {
+		t.Fatalf("authorized: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// rawResponse sends req on a new connection and returns the response and
+// its body.
+func rawResponse(t *testing.T, port int, req string) (*http.Response, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() { _, _ = io.WriteString(c, req) }()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no response to %.40q: %v", req, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestEngineConnectionErrorPagesAreApaches(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	root := httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": httpdgtest.Conf(port, "RequestReadTimeout header=1", "LimitRequestLine 200")})
+	httpdgtest.Start(t, root, port)
+	resp, body := rawResponse(t, port, "GET /"+strings.Repeat("a", 300)+" HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp.StatusCode != 414 || body != apache414 || resp.Header.Get("Content-Type") != "text/html; charset=iso-8859-1" || !resp.Close {
+		t.Fatalf("414: %d %v %q", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = rawResponse(t, port, "GET / HTTP/1.1\r\nHost: x\r\n")
+	if resp.StatusCode != 408 || body != apache408 || resp.Header.Get("Content-Type") != "text/html; charset=iso-8859-1" || !resp.Close {
+		t.Fatalf("408: %d %v %q", resp.StatusCode, resp.Header, body)
+	}
+}
+
+func TestEngineHostHeaderKeepalivesAndRequestTime(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	root := httpdgtest.WriteTree(t, map[string]string{
+		"conf/httpd.conf": httpdgtest.Conf(port,
+			"DocumentRoot htdocs",
+			`LogFormat "%{Host}i|%k|%{begin:msec}t|%{end:msec}t|%D" probe`,
+			"CustomLog logs/probe_log probe",
+			"Redirect 301 /old /new",
+		),
+		"htdocs/index.html": "hello\n",
+	})
+	httpdgtest.Start(t, root, port)
+	start := time.Now()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	var locations []string
+	for i := 0; i < 3; i++ {
+		fmt.Fprintf(c, "GET /old HTTP/1.1\r\nHost: Foo.Example:8080\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		locations = append(locations, resp.Header.Get("Location"))
+	}
+	c.Close()
+	end := time.Now()
+	// The redirect is made absolute from the Host the client sent.
+	for _, l := range locations {
+		if l != "http://foo.example:8080/new" {
+			t.Fatalf("Location %q, want http://foo.example:8080/new", l)
+		}
+	}
+	var lines []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(filepath.Join(root, "logs", "probe_log"))
+		if lines = strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) == 3 {
+			break
+		}
+	}
+	if len(lines) != 3 {
+		t.Fatalf("log lines %q", lines)
+	}
+	for i, line := range lines {
+		f := strings.Split(line, "|")
+		if len(f) != 5 || f[0] != "Foo.Example:8080" || f[1] != strconv.Itoa(i) {
+			t.Fatalf("line %d: %q, want Host Foo.Example:8080 and %%k %d", i, line, i)
+		}
+		begin, _ := strconv.ParseInt(f[2], 10, 64)
+		finish, _ := strconv.ParseInt(f[3], 10, 64)
+		dur, err := strconv.ParseInt(f[4], 10, 64)
+		if err != nil || begin < start.UnixMilli() || begin > finish || finish > end.UnixMilli() || dur < 0 || dur/1000 > finish-begin+1 {
+			t.Fatalf("line %d: times %q not within [%d, %d]", i, line, start.UnixMilli(), end.UnixMilli())
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -192,10 +191,7 @@ func (c *timedConn) refuse(status int, why string) {
 		c.timer.Stop()
 	}
 	c.mu.Unlock()
-	body := errorPage(status, "GET", "")
-	if why != "" {
-		body = strings.Replace(body, "<br />\n</p>", "<br />\n"+why+"<br />\n</p>", 1)
-	}
+	body := errorPageNotes(status, "GET", "", why)
 	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %d\r\nConnection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n%s",
 		status, http.StatusText(status), time.Now().UTC().Format(http.TimeFormat), len(body), body)
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/httpdg/httpdg/config"
 )
@@ -22,6 +23,9 @@ type Request struct {
 	Port        int
 	IsHTTPS     bool
 	UseragentIP string
+	// RequestTime is when the request head arrived (Apache's
+	// r->request_time: mod_log_config's %t, %D, %T, %{...}t).
+	RequestTime time.Time
 
 	HeadersIn     http.Header
 	HeadersOut    http.Header
@@ -71,8 +75,12 @@ type Connection struct {
 	LocalPort  int
 	Pool       *Pool
 	// Notes live as long as the connection.
-	Notes     map[string]string
+	Notes map[string]string
+	// Keepalive: the connection may serve another request after this one.
 	Keepalive bool
+	// Keepalives counts the requests served on the connection before the
+	// current one (Apache's c->keepalives, mod_log_config's %k).
+	Keepalives int
 }
 
 // RequestHookFunc is a request-phase handler. It returns OK, DECLINED,

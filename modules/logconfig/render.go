@@ -118,8 +118,12 @@ func (lr *logRequest) value(it *Item) (string, bool) {
 	case "o":
 		return headerOut(r, it.Arg)
 	case "k":
-		// Apache's c->keepalives; the engine does not count them yet.
-		return "0", true
+		// The keep-alive requests before this one on the connection
+		// (Apache's c->keepalives - 1): 0 for a connection's first.
+		if r.Conn == nil {
+			return "0", true
+		}
+		return strconv.Itoa(r.Conn.Keepalives), true
 	case "l", "L":
 		return "", false
 	case "m":

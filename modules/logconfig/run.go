@@ -19,7 +19,8 @@ import (
 const logBufSize = 4096
 
 // requestTimeKey is the request pool's userdata holding the time the
-// request was read (Apache's r->request_time), set in post_read_request.
+// request was read (Apache's r->request_time, r.RequestTime), set in
+// post_read_request for mod_headers.
 const requestTimeKey = "log_config.request_time"
 
 // generation is the access logs one config generation opened.
@@ -96,18 +97,29 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	return nil
 }
 
+// noteRequestTime publishes r.RequestTime under requestTimeKey for the
+// modules that read it there (mod_headers' %t and %D); a request the engine
+// did not time is noted now.
 func noteRequestTime(r *phases.Request) (phases.Status, error) {
 	if r.Pool != nil {
 		if _, ok := r.Pool.Userdata(requestTimeKey); !ok {
-			r.Pool.SetUserdata(requestTimeKey, time.Now())
+			t := r.RequestTime
+			if t.IsZero() {
+				t = time.Now()
+			}
+			r.Pool.SetUserdata(requestTimeKey, t)
 		}
 	}
 	return phases.DECLINED, nil
 }
 
-// requestTime is when r was read: the time noted in post_read_request, or
+// requestTime is when r was read: r.RequestTime, set by the engine when
+// the request head arrived; else the time noted in post_read_request, or
 // now when it was not (a request ended before that phase).
 func requestTime(r *phases.Request) time.Time {
+	if !r.RequestTime.IsZero() {
+		return r.RequestTime
+	}
 	if r.Pool != nil {
 		if v, ok := r.Pool.Userdata(requestTimeKey); ok {
 			if t, ok := v.(time.Time); ok {
