@@ -22,32 +22,12 @@ const maxDepth = 10
 const depthNote = "httpdg-dir-subrequest-depth"
 
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	prepareConfs(cfg)
 	hooks := h.Request
 	h.Request.Fixups.Add(phases.Entry[phases.RequestHookFunc]{
 		Fn:     func(r *phases.Request) (phases.Status, error) { return fixup(hooks, r) },
 		Origin: "dir_module (Go)", Module: ModuleName, Order: phases.Last,
 	})
 	return nil
-}
-
-// prepareConfs creates the dir settings of every server and section at
-// configuration time, so that reading them while serving never writes a
-// map other requests read.
-func prepareConfs(cfg *config.Config) {
-	var walk func(secs []*config.Section)
-	walk = func(secs []*config.Section) {
-		for _, sec := range secs {
-			SectionOf(sec)
-			walk(sec.Children)
-		}
-	}
-	for _, s := range append([]*config.Server{cfg.Main}, cfg.Vhosts...) {
-		if s != nil {
-			ServerDirOf(s)
-			walk(s.Sections)
-		}
-	}
 }
 
 // merged is the dir settings in effect for a request.

@@ -21,7 +21,6 @@ type typeChecker struct {
 }
 
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	prepareConfs(cfg)
 	tc := &typeChecker{types: GlobalOf(cfg).Types}
 	if GlobalOf(cfg).TypesConfig == "" {
 		p := filepath.Join(cfg.ServerRoot, DefaultTypesFile)
@@ -35,29 +34,6 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	}
 	h.Request.TypeChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: tc.check, Origin: "mime_module (Go)", Module: ModuleName, Order: phases.Middle})
 	return nil
-}
-
-// prepareConfs creates the mime and core per-directory settings of every
-// server and section at configuration time, so that reading them while
-// serving (config.SectionConf creates missing ones) never writes a map
-// other requests read.
-func prepareConfs(cfg *config.Config) {
-	var walk func(secs []*config.Section)
-	walk = func(secs []*config.Section) {
-		for _, sec := range secs {
-			config.SectionConf[DirSettings](sec, ModuleName)
-			config.SectionConf[core.DirSettings](sec, core.ModuleName)
-			walk(sec.Children)
-		}
-	}
-	for _, s := range append([]*config.Server{cfg.Main}, cfg.Vhosts...) {
-		if s == nil {
-			continue
-		}
-		config.ServerDirConf[DirSettings](s, ModuleName)
-		config.ServerDirConf[core.DirSettings](s, core.ModuleName)
-		walk(s.Sections)
-	}
 }
 
 // Extensions returns the extensions of a file name as mod_mime reads them:

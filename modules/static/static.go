@@ -49,50 +49,10 @@ type module struct {
 }
 
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	PrepareConfs(cfg, core.ModuleName)
 	m := &module{followAll: followsEverywhere(cfg)}
 	h.Request.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.checkSymlinks, Origin: origin, Module: ModuleName, Order: phases.Last})
 	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.handler, Origin: origin, Module: ModuleName, Order: phases.ReallyLast})
 	return nil
-}
-
-// PrepareConfs creates, at configuration time, the settings of modules in
-// every server and section of cfg, so that reading them while serving
-// (config.SectionConf creates missing ones) never writes to a map that
-// other requests read concurrently.
-func PrepareConfs(cfg *config.Config, modules ...string) {
-	var walk func(secs []*config.Section)
-	walk = func(secs []*config.Section) {
-		for _, sec := range secs {
-			for _, mod := range modules {
-				prepare(sec, nil, mod)
-			}
-			walk(sec.Children)
-		}
-	}
-	for _, s := range append([]*config.Server{cfg.Main}, cfg.Vhosts...) {
-		if s == nil {
-			continue
-		}
-		for _, mod := range modules {
-			prepare(nil, s, mod)
-		}
-		walk(s.Sections)
-	}
-}
-
-// prepare touches the settings module keeps in sec or s, whichever type
-// they have: only the modules static reads are known here.
-func prepare(sec *config.Section, s *config.Server, module string) {
-	switch module {
-	case core.ModuleName:
-		if sec != nil {
-			config.SectionConf[core.DirSettings](sec, module)
-		} else {
-			config.ServerDirConf[core.DirSettings](s, module)
-			config.ServerConf[core.ServerSettings](s, module)
-		}
-	}
 }
 
 // checkSymlinks is Apache's directory-walk symlink rule: every component
