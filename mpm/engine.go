@@ -515,3 +515,30 @@ func (rw *responseWriter) Flush() error {
 	}
 	return nil
 }
+
+// ReadFrom sends src as the body through net/http's ReadFrom, which uses
+// sendfile(2) when src is a file and the connection a plain TCP one.
+func (rw *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !rw.wroteHeader {
+		status := rw.r.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		rw.WriteHeader(status)
+	}
+	if rw.r.Method == http.MethodHead {
+		return io.Copy(io.Discard, src)
+	}
+	var n int64
+	var err error
+	if rf, ok := rw.w.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(rw.w, src)
+	}
+	rw.r.BytesSent += n
+	if rw.orig != nil && rw.orig != rw.r {
+		rw.orig.BytesSent += n
+	}
+	return n, err
+}

@@ -2,6 +2,7 @@ package mpm
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -197,4 +198,12 @@ func (c *timedConn) refuse(status int, why string) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.outer.Write([]byte(resp))
 	_ = c.Conn.Close()
+}
+
+// ReadFrom lets net/http reach the TCP connection's ReadFrom (sendfile).
+func (c *timedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(c.Conn, r)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/httpdg/httpdg/config"
@@ -38,6 +39,14 @@ func run(args *Args, cfg *config.Config, stdout, stderr io.Writer) int {
 	if pid, alive := runningPid(cfg); alive && pid != os.Getpid() {
 		fmt.Fprintf(stderr, "httpdg (pid %d) already running\n", pid)
 		return 1
+	}
+	if path := os.Getenv("HTTPDG_CPUPROFILE"); path != "" {
+		// For finding where the time goes: a CPU profile of the whole run.
+		if f, err := os.Create(path); err == nil {
+			if err := pprof.StartCPUProfile(f); err == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGWINCH)
