@@ -471,10 +471,10 @@ func (rw *responseWriter) WriteHeader(status int) {
 	}
 	h := rw.w.Header()
 	for k, v := range rw.r.HeadersOut {
-		h[k] = v
+		h[wireName(k)] = v
 	}
 	for k, v := range rw.r.ErrHeadersOut {
-		h[k] = append(h[k], v...)
+		h[wireName(k)] = append(h[wireName(k)], v...)
 	}
 	if rw.r.ContentType != "" {
 		h.Set("Content-Type", rw.r.ContentType)
@@ -541,4 +541,15 @@ func (rw *responseWriter) ReadFrom(src io.Reader) (int64, error) {
 		rw.orig.BytesSent += n
 	}
 	return n, err
+}
+
+// wireNames are header names whose usual spelling differs from Go's
+// canonical form; they go out as Apache writes them.
+var wireNames = map[string]string{"Etag": "ETag", "Www-Authenticate": "WWW-Authenticate", "Content-Md5": "Content-MD5", "X-Xss-Protection": "X-XSS-Protection"}
+
+func wireName(k string) string {
+	if w, ok := wireNames[k]; ok {
+		return w
+	}
+	return k
 }

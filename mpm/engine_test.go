@@ -461,3 +461,25 @@ func TestEngineHostHeaderKeepalivesAndRequestTime(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderNamesSpelledAsApache(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	root := httpdgtest.WriteTree(t, map[string]string{
+		"conf/httpd.conf":   httpdgtest.Conf(port, "DocumentRoot htdocs"),
+		"htdocs/index.html": "hi\n",
+	})
+	httpdgtest.Start(t, root, port)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(c)
+	if !strings.Contains(string(raw), "\r\nETag: \"") {
+		t.Fatalf("no 'ETag:' spelled as Apache does in:\n%s", raw)
+	}
+}
