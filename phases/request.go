@@ -165,14 +165,14 @@ func NewRequestHooks() *RequestHooks {
 func runRequestHook(h *Hook[RequestHookFunc], r *Request) (Status, error) {
 	res, err := h.Run(func(f RequestHookFunc) (Status, error) { return f(r) }, func(origin string, st Status, err error) {
 		if r.Server != nil && r.Server.Log != nil {
-			r.Server.Log.Error("core", "%s handler %s failed: %s", h.Name, origin, reason(st, err))
+			r.Server.Log.Error("core", "%s failed: %s", hookHandler(h.Name, origin), reason(st, err))
 		}
 	})
 	if err != nil {
 		return 500, err
 	}
 	if res.Err != nil && r.Server != nil && r.Server.Log != nil {
-		r.Server.Log.Error("core", "%s handler %s failed: %v", h.Name, res.Stopper, res.Err)
+		r.Server.Log.Error("core", "%s failed: %v", hookHandler(h.Name, res.Stopper), res.Err)
 	}
 	return res.Status, nil
 }
@@ -333,4 +333,13 @@ func InternalRedirect(r *Request, uri string) (*Request, Status) {
 func RunHook(h *Hook[RequestHookFunc], r *Request) Status {
 	st, _ := runRequestHook(h, r)
 	return st
+}
+
+// hookHandler names a hook's handler in log lines: "fixups handler x",
+// but "handler x" for the handler phase itself.
+func hookHandler(phase, origin string) string {
+	if phase == "handler" {
+		return "handler " + origin
+	}
+	return phase + " handler " + origin
 }

@@ -149,6 +149,10 @@ func restartAndReport(cfg *config.Config, pid int, sig syscall.Signal, stdout, s
 				fmt.Fprintf(stderr, "httpdg: %s\n", line[strings.Index(line, "restart aborted"):])
 				return 1
 			}
+			if i := strings.Index(line, "could not bind"); i >= 0 {
+				fmt.Fprintf(stderr, "httpdg: restarted, but %s\n", line[i:])
+				return 1
+			}
 			fmt.Fprintf(stdout, "httpdg (pid %d): restarted\n", pid)
 			return 0
 		}
@@ -184,7 +188,7 @@ func scanLog(path string, offset int64) (string, bool) {
 			out = append(out, l) // continuation of a multi-line message
 		case found:
 			return strings.Join(out, "\n"), true
-		case strings.Contains(l, "restart aborted") || strings.Contains(l, "resuming normal operations"):
+		case strings.Contains(l, "restart aborted") || strings.Contains(l, "could not bind") || strings.Contains(l, "resuming normal operations"):
 			found, out = true, []string{l}
 		}
 	}
@@ -288,5 +292,12 @@ func stopWithoutConfig(args *Args) *config.Config {
 	}
 	cfg := &config.Config{ServerRoot: abs, MPM: config.DefaultMPM}
 	cfg.Main = config.NewServer(nil, false, nil)
+	// Apache's default name first, then the one the shipped config uses.
+	for _, name := range []string{"httpd.pid", "httpdg.pid"} {
+		core.GlobalOf(cfg).PidFile = filepath.Join(abs, "logs", name)
+		if _, alive := runningPid(cfg); alive {
+			break
+		}
+	}
 	return cfg
 }
