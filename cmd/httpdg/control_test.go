@@ -118,3 +118,31 @@ func readFile(t *testing.T, root, name string) string {
 	}
 	return string(b)
 }
+
+func TestControlGracefulReportsUnbindablePort(t *testing.T) {
+	port := freePort(t)
+	root := writeConf(t, map[string]string{"conf/httpd.conf": fmt.Sprintf("Listen 127.0.0.1:%d\n", port)})
+	t.Cleanup(func() { stopByPidFile(t, root) })
+	if r := run(t, nil, "-d", root, "-k", "start"); r.code != 0 {
+		t.Fatalf("-k start: exit %d: %s", r.code, r.stderr)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	conf := fmt.Sprintf("Listen 127.0.0.1:%d\nListen %s\n", port, busy.Addr())
+	if err := os.WriteFile(filepath.Join(root, "conf/httpd.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "-d", root, "-k", "graceful")
+	if r.code != 1 || !strings.Contains(r.stderr, "could not bind to address "+busy.Addr().String()) {
+		t.Fatalf("-k graceful: exit %d %q", r.code, r.stderr)
+	}
+	// The address that was open goes on serving.
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
