@@ -3,6 +3,7 @@ package phases
 import (
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,12 @@ type Request struct {
 	// Prev is the request an internal redirect came from (Apache's
 	// r->prev), nil for the original request.
 	Prev *Request
+
+	// The cached stat of Filename (see Stat).
+	statName string
+	statDone bool
+	statInfo os.FileInfo
+	statErr  error
 	// Sections are the per-directory sections that apply, in merge order;
 	// set by map_to_storage.
 	Sections []*config.Section
@@ -342,4 +349,14 @@ func hookHandler(phase, origin string) string {
 		return "handler " + origin
 	}
 	return phase + " handler " + origin
+}
+
+// Stat returns the os.Stat of r.Filename, cached on the request (Apache's
+// r->finfo): the phases that look at the file share one stat(2).
+func (r *Request) Stat() (os.FileInfo, error) {
+	if r.statName != r.Filename || !r.statDone {
+		r.statInfo, r.statErr = os.Stat(r.Filename)
+		r.statName, r.statDone = r.Filename, true
+	}
+	return r.statInfo, r.statErr
 }

@@ -62,7 +62,7 @@ func fixup(hooks *phases.RequestHooks, r *phases.Request) (phases.Status, error)
 	if r.Filename == "" || (r.Handler != "" && !strings.EqualFold(r.Handler, "default-handler")) {
 		return phases.DECLINED, nil
 	}
-	fi, err := os.Stat(r.Filename)
+	fi, err := r.Stat()
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return fallback(hooks, r)

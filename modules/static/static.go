@@ -154,7 +154,7 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	fi, err := os.Stat(r.Filename)
+	fi, err := r.Stat()
 	if err != nil {
 		if os.IsPermission(err) {
 			logf(r, "error", "file permissions deny server access: %s", r.Filename)
