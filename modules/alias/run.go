@@ -246,7 +246,7 @@ func matchAlias(uri, fake string, re *regexp.Regexp, real string, redirect bool)
 		if m == nil {
 			return "", false
 		}
-		found := pregsub(real, uri, m)
+		found := phases.Pregsub(real, uri, m)
 		if redirect {
 			found = escapeTarget(found)
 		}
@@ -260,29 +260,6 @@ func matchAlias(uri, fake string, re *regexp.Regexp, real string, redirect bool)
 		return real + escapePath(uri[l:]), true
 	}
 	return real + uri[l:], true
-}
-
-// pregsub is ap_pregsub: $0..$9 replaced by the match's groups, "\$"
-// and "\&" a literal '$' and '&'.
-func pregsub(tmpl, src string, m []int) string {
-	var b strings.Builder
-	for i := 0; i < len(tmpl); i++ {
-		c := tmpl[i]
-		switch {
-		case c == '\\' && i+1 < len(tmpl) && (tmpl[i+1] == '$' || tmpl[i+1] == '&'):
-			i++
-			b.WriteByte(tmpl[i])
-		case c == '$' && i+1 < len(tmpl) && tmpl[i+1] >= '0' && tmpl[i+1] <= '9':
-			n := int(tmpl[i+1] - '0')
-			i++
-			if 2*n+1 < len(m) && m[2*n] >= 0 {
-				b.WriteString(src[m[2*n]:m[2*n+1]])
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 // escapeTarget escapes a RedirectMatch target as Apache does: the part

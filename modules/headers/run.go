@@ -251,34 +251,13 @@ func edit(re *regexp.Regexp, s, repl string, all bool) string {
 	last := 0
 	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
 		b.WriteString(s[last:m[0]])
-		b.WriteString(pregsub(repl, s, m))
+		b.WriteString(phases.Pregsub(repl, s, m))
 		last = m[1]
 		if !all {
 			break
 		}
 	}
 	b.WriteString(s[last:])
-	return b.String()
-}
-
-func pregsub(tmpl, src string, m []int) string {
-	var b strings.Builder
-	for i := 0; i < len(tmpl); i++ {
-		c := tmpl[i]
-		switch {
-		case c == '\\' && i+1 < len(tmpl) && (tmpl[i+1] == '$' || tmpl[i+1] == '&'):
-			i++
-			b.WriteByte(tmpl[i])
-		case c == '$' && i+1 < len(tmpl) && tmpl[i+1] >= '0' && tmpl[i+1] <= '9':
-			n := int(tmpl[i+1] - '0')
-			i++
-			if 2*n+1 < len(m) && m[2*n] >= 0 {
-				b.WriteString(src[m[2*n]:m[2*n+1]])
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
 	return b.String()
 }
 
