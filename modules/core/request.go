@@ -1,7 +1,9 @@
 package core
 
 import (
+	"net"
 	"net/http"
+	"strconv"
 	"path"
 	"path/filepath"
 	"strings"
@@ -31,18 +33,26 @@ func listenAddrs(cfg *config.Config) []phases.ListenAddr {
 	return out
 }
 
-// selectVhost picks r.Vhost with Apache's name-based rules, simplified: among
-// the <VirtualHost>s whose address matches the port the request came to,
-// the first whose ServerName or ServerAlias matches Host, else the first of
-// them (the default for that address); the main server when none matches.
+// selectVhost picks r.Vhost with Apache's rules: first by address, the
+// <VirtualHost>s whose address matches the connection's local IP and port
+// most specifically (an exact IP beats "*", "*" beats _default_); then by
+// name among those, the first whose ServerName or ServerAlias matches the
+// Host; else the first of them (the default for that address). The main
+// server answers when no <VirtualHost> matches the address.
 func selectVhost(cfg *config.Config) phases.RequestHookFunc {
 	return func(r *phases.Request) (phases.Status, error) {
 		r.Vhost = cfg.Main
 		var candidates []*config.Server
+		best := 0
 		for _, vh := range cfg.Vhosts {
-			if vhostMatchesPort(vh, r.Conn) {
-				candidates = append(candidates, vh)
+			score := vhostAddrScore(vh, r.Conn)
+			switch {
+			case score == 0 || score < best:
+				continue
+			case score > best:
+				best, candidates = score, nil
 			}
+			candidates = append(candidates, vh)
 		}
 		if len(candidates) == 0 {
 			return phases.DECLINED, nil
@@ -77,20 +87,51 @@ func nameMatches(serverName, host string) bool {
 	return name != "" && strings.EqualFold(name, host)
 }
 
-func vhostMatchesPort(vh *config.Server, c *phases.Connection) bool {
-	if c == nil {
-		return true
-	}
+// vhostAddrScore says how well a <VirtualHost>'s addresses match the
+// connection: 3 for its IP and port, 2 for "*" (or a port-less address)
+// on its port, 1 for _default_, 0 for no match. A connection-less request
+// (tests) matches every address as "*".
+func vhostAddrScore(vh *config.Server, c *phases.Connection) int {
+	best := 0
 	for _, a := range vh.Addrs {
-		hp, err := config.ParseHostPort(strings.Replace(strings.Replace(a, "_default_", "*", 1), "*", "x", 1), false)
-		if err != nil || a == "*" || strings.EqualFold(a, "_default_") {
-			return true
-		}
-		if hp.Port == 0 || hp.Port == c.LocalPort {
-			return true
+		s := addrScore(a, c)
+		if s > best {
+			best = s
 		}
 	}
-	return false
+	return best
+}
+
+func addrScore(addr string, c *phases.Connection) int {
+	host, port := addr, ""
+	if strings.HasPrefix(addr, "[") {
+		if end := strings.Index(addr, "]"); end >= 0 {
+			host, port = addr[1:end], strings.TrimPrefix(addr[end+1:], ":")
+		}
+	} else if i := strings.LastIndex(addr, ":"); i >= 0 {
+		host, port = addr[:i], addr[i+1:]
+	}
+	if c == nil {
+		return 2
+	}
+	if port != "" && port != "*" && port != strconv.Itoa(c.LocalPort) {
+		return 0
+	}
+	switch {
+	case strings.EqualFold(host, "_default_"):
+		return 1
+	case host == "*" || host == "":
+		return 2
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if local := net.ParseIP(c.LocalIP); local != nil && ip.Equal(local) {
+			return 3
+		}
+		return 0
+	}
+	// A host name: Apache resolves it at start-up; match it against the
+	// local address's names is not possible here, so treat it as "*".
+	return 2
 }
 
 // translateName maps the URI onto the DocumentRoot (Apache core's
