@@ -3,9 +3,9 @@ package core
 import (
 	"net"
 	"net/http"
-	"strconv"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/httpdg/httpdg/config"
