@@ -38,21 +38,36 @@ func listenAddrs(cfg *config.Config) []phases.ListenAddr {
 // most specifically (an exact IP beats "*", "*" beats _default_); then by
 // name among those, the first whose ServerName or ServerAlias matches the
 // Host; else the first of them (the default for that address). The main
-// server answers when no <VirtualHost> matches the address.
+// server answers when no <VirtualHost> matches the address. Addresses are
+// parsed once here, not per request.
 func selectVhost(cfg *config.Config) phases.RequestHookFunc {
+	type vhostAddrs struct {
+		vh    *config.Server
+		addrs []vhostAddr
+	}
+	vhosts := make([]vhostAddrs, len(cfg.Vhosts))
+	for i, vh := range cfg.Vhosts {
+		vhosts[i].vh = vh
+		for _, a := range vh.Addrs {
+			vhosts[i].addrs = append(vhosts[i].addrs, parseVhostAddr(a))
+		}
+	}
 	return func(r *phases.Request) (phases.Status, error) {
 		r.Vhost = cfg.Main
 		var candidates []*config.Server
 		best := 0
-		for _, vh := range cfg.Vhosts {
-			score := vhostAddrScore(vh, r.Conn)
+		for _, v := range vhosts {
+			score := 0
+			for _, a := range v.addrs {
+				score = max(score, a.score(r.Conn))
+			}
 			switch {
 			case score == 0 || score < best:
 				continue
 			case score > best:
-				best, candidates = score, nil
+				best, candidates = score, candidates[:0]
 			}
-			candidates = append(candidates, vh)
+			candidates = append(candidates, v.vh)
 		}
 		if len(candidates) == 0 {
 			return phases.DECLINED, nil
@@ -87,22 +102,14 @@ func nameMatches(serverName, host string) bool {
 	return name != "" && strings.EqualFold(name, host)
 }
 
-// vhostAddrScore says how well a <VirtualHost>'s addresses match the
-// connection: 3 for its IP and port, 2 for "*" (or a port-less address)
-// on its port, 1 for _default_, 0 for no match. A connection-less request
-// (tests) matches every address as "*".
-func vhostAddrScore(vh *config.Server, c *phases.Connection) int {
-	best := 0
-	for _, a := range vh.Addrs {
-		s := addrScore(a, c)
-		if s > best {
-			best = s
-		}
-	}
-	return best
+// vhostAddr is one <VirtualHost> address, parsed.
+type vhostAddr struct {
+	ip        net.IP // nil for "*", _default_ or a host name
+	isDefault bool   // _default_
+	port      int    // 0 for any port
 }
 
-func addrScore(addr string, c *phases.Connection) int {
+func parseVhostAddr(addr string) vhostAddr {
 	host, port := addr, ""
 	if strings.HasPrefix(addr, "[") {
 		if end := strings.Index(addr, "]"); end >= 0 {
@@ -111,27 +118,33 @@ func addrScore(addr string, c *phases.Connection) int {
 	} else if i := strings.LastIndex(addr, ":"); i >= 0 {
 		host, port = addr[:i], addr[i+1:]
 	}
+	a := vhostAddr{isDefault: strings.EqualFold(host, "_default_"), ip: net.ParseIP(host)}
+	if p, err := strconv.Atoi(port); err == nil {
+		a.port = p
+	}
+	// A host name: Apache resolves it at start-up; httpdg treats it as "*".
+	return a
+}
+
+// score says how well the address matches the connection: 3 for its IP
+// and port, 2 for "*" on its port, 1 for _default_, 0 for no match. A
+// connection-less request (tests) matches every address as "*".
+func (a vhostAddr) score(c *phases.Connection) int {
 	if c == nil {
 		return 2
 	}
-	if port != "" && port != "*" && port != strconv.Itoa(c.LocalPort) {
+	if a.port != 0 && a.port != c.LocalPort {
 		return 0
 	}
 	switch {
-	case strings.EqualFold(host, "_default_"):
+	case a.isDefault:
 		return 1
-	case host == "*" || host == "":
+	case a.ip == nil:
 		return 2
+	case a.ip.Equal(net.ParseIP(c.LocalIP)):
+		return 3
 	}
-	if ip := net.ParseIP(host); ip != nil {
-		if local := net.ParseIP(c.LocalIP); local != nil && ip.Equal(local) {
-			return 3
-		}
-		return 0
-	}
-	// A host name: Apache resolves it at start-up; match it against the
-	// local address's names is not possible here, so treat it as "*".
-	return 2
+	return 0
 }
 
 // translateName maps the URI onto the DocumentRoot (Apache core's
