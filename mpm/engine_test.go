@@ -44,12 +44,23 @@ func TestEngineServesErrorPageAndSurvivesRestart(t *testing.T) {
 		t.Fatalf("path escape: %d, want 400", resp.StatusCode)
 	}
 	s.Signal(syscall.SIGUSR1)
-	// The socket stays open across the restart: requests keep being answered.
-	for i := 0; i < 20; i++ {
+	// The socket stays open across the restart: requests keep being
+	// answered until (and after) the new generation is up.
+	deadline := time.Now().Add(15 * time.Second)
+	served := 0
+	for !strings.Contains(s.ErrorLog(), "resuming normal operations (generation 2)") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no generation 2 after 15s; error_log:\n%s", s.ErrorLog())
+		}
 		if resp, _ := get(t, s.URL+"/x"); resp.StatusCode != 404 {
 			t.Fatalf("during restart: %d", resp.StatusCode)
 		}
+		served++
 	}
+	if resp, _ := get(t, s.URL+"/x"); resp.StatusCode != 404 {
+		t.Fatalf("after restart: %d", resp.StatusCode)
+	}
+	t.Logf("%d requests answered while the restart ran", served)
 }
 
 func TestEngineBindFailureAbortsStart(t *testing.T) {
