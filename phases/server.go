@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/mpm/scoreboard"
 )
 
 // State is where the process is in the server life cycle.
@@ -51,6 +52,9 @@ type Server struct {
 	// TLS maps a port to the TLS configuration of the servers on it (SNI
 	// picks among their certificates); filled by the ssl module.
 	TLS map[int]*tls.Config
+	// Scoreboard is the shared scoreboard the MPM keeps (nil when none,
+	// e.g. in unit tests): server-status and metrics read it.
+	Scoreboard *scoreboard.Board
 }
 
 // ConnSettings are the connection-level limits the HTTP engine applies.
