@@ -85,6 +85,12 @@ type Entry[F any] struct {
 	// name modules; a name with no entry on the hook is ignored, as in APR.
 	Predecessors []string
 	Successors   []string
+	// RerunInChild marks an open_logs or post_config handler that builds
+	// process state a forked child would inherit (the error log, access
+	// logs, TLS certificates). Go cannot fork, so such handlers run again in
+	// every child process, with the master's files; the others (user hooks,
+	// Lua, startuplog) run in the master only, as in Apache.
+	RerunInChild bool
 }
 
 // Hook is one phase's ordered handlers.
@@ -182,6 +188,22 @@ func (h *Hook[F]) Entries() ([]Entry[F], error) {
 		}
 	}
 	return h.sorted, nil
+}
+
+// Only returns a hook with the handlers keep accepts, in run order.
+func (h *Hook[F]) Only(keep func(Entry[F]) bool) (*Hook[F], error) {
+	entries, err := h.Entries()
+	if err != nil {
+		return nil, err
+	}
+	out := NewHook[F](h.Name, h.Kind)
+	for _, e := range entries {
+		if keep(e) {
+			out.entries = append(out.entries, e)
+		}
+	}
+	out.sorted = out.entries
+	return out, nil
 }
 
 // Result is the outcome of running a hook.

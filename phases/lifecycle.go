@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/mpm/scoreboard"
 )
 
 // Lifecycle drives the server life cycle of SPEC §3 in one process: config
@@ -22,6 +23,8 @@ type Lifecycle struct {
 	Hooks  *ServerHooks
 	// Log is the current error log: stderr until open_logs opens one.
 	Log *ErrorLog
+	// Scoreboard, when the MPM made one, is given to every generation.
+	Scoreboard *scoreboard.Board
 
 	// buildHooks collects the hooks of a generation (BuildServerHooks;
 	// tests replace it). logFor is the log a generation starts with.
@@ -83,7 +86,7 @@ func (lc *Lifecycle) RunGeneration() error {
 	if err != nil {
 		return err
 	}
-	s := &Server{Config: cfg, Main: cfg.Main, Process: p, Log: lc.Log}
+	s := &Server{Config: cfg, Main: cfg.Main, Process: p, Log: lc.Log, Files: NewFiles(), Scoreboard: lc.Scoreboard}
 	if err := RunServerHook(hooks.PreConfig, lc.Pconf, lc.Plog, ptemp, s); err != nil {
 		return err
 	}
@@ -97,6 +100,54 @@ func (lc *Lifecycle) RunGeneration() error {
 	}
 	lc.Log = s.Log
 	if err := RunServerHook(hooks.PostConfig, lc.Pconf, lc.Plog, ptemp, s); err != nil {
+		return err
+	}
+	lc.Server, lc.Hooks = s, hooks
+	return nil
+}
+
+// ChildGeneration is what a child process is given of its master's
+// generation.
+type ChildGeneration struct {
+	Config       *config.Config // processed from the master's snapshot
+	RestartCount int
+	Generation   int
+	Files        *Files // the master's log files, by key
+}
+
+// RunChildGeneration rebuilds, in a child process, the generation its
+// master ran: the hooks for the config, then only the open_logs and
+// post_config handlers marked RerunInChild, which build the process state a
+// forked child would have inherited (error and access logs over the
+// master's files, TLS). pre_config, check_config and every other handler
+// ran in the master and do not run again. child_init comes next
+// (ChildInit).
+func (lc *Lifecycle) RunChildGeneration(g ChildGeneration) error {
+	p := lc.Process
+	p.RestartCount, p.Generation = g.RestartCount, g.Generation
+	p.State = StateConfig
+	p.InChild = true
+	ptemp := lc.Pconf.Sub("ptemp")
+	defer ptemp.Destroy()
+	hooks, err := lc.buildHooks(g.Config)
+	if err != nil {
+		return err
+	}
+	rerun := func(e Entry[ServerHookFunc]) bool { return e.RerunInChild }
+	openLogs, err := hooks.OpenLogs.Only(rerun)
+	if err != nil {
+		return err
+	}
+	postConfig, err := hooks.PostConfig.Only(rerun)
+	if err != nil {
+		return err
+	}
+	s := &Server{Config: g.Config, Main: g.Config.Main, Process: p, Log: lc.Log, Files: g.Files, Scoreboard: lc.Scoreboard}
+	if err := RunServerHook(openLogs, lc.Pconf, lc.Plog, ptemp, s); err != nil {
+		return err
+	}
+	lc.Log = s.Log
+	if err := RunServerHook(postConfig, lc.Pconf, lc.Plog, ptemp, s); err != nil {
 		return err
 	}
 	lc.Server, lc.Hooks = s, hooks

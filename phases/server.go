@@ -55,6 +55,9 @@ type Server struct {
 	// Scoreboard is the shared scoreboard the MPM keeps (nil when none,
 	// e.g. in unit tests): server-status and metrics read it.
 	Scoreboard *scoreboard.Board
+	// Files are the log files open_logs opened through Files.Open: the
+	// master hands them to its children.
+	Files *Files
 }
 
 // ConnSettings are the connection-level limits the HTTP engine applies.

@@ -61,7 +61,7 @@ func checkHookType(phase string, h any) error {
 // error log first thing in open_logs, and attach the GoHook* handlers the
 // config names, in config order.
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: coreOpenLogs, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
+	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: coreOpenLogs, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst, RerunInChild: true})
 	registerRequestHooks(h.Request, cfg)
 	if err := registerGoRequestHooks(h.Request, cfg); err != nil {
 		return err
@@ -106,7 +106,8 @@ func openErrorLog(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
 	var w io.WriteCloser
 	switch {
 	case strings.HasPrefix(target, "|"):
-		pw, err := pipedLog(strings.TrimSpace(strings.TrimPrefix(target, "|")))
+		command := strings.TrimSpace(strings.TrimPrefix(target, "|"))
+		pw, err := s.Files.Open("pipe:"+command, func() (*os.File, error) { return pipedLog(plog, command) })
 		if err != nil {
 			return fmt.Errorf("could not open error log pipe %s: %w", target, err)
 		}
@@ -118,10 +119,12 @@ func openErrorLog(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
 		}
 		w = sw
 	default:
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return fmt.Errorf("could not open error log file %s: %w", target, err)
-		}
-		f, err := os.OpenFile(target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		f, err := s.Files.Open("file:"+target, func() (*os.File, error) {
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return nil, err
+			}
+			return os.OpenFile(target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		})
 		if err != nil {
 			return fmt.Errorf("could not open error log file %s: %w", target, err)
 		}
@@ -135,29 +138,12 @@ func openErrorLog(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
 	return nil
 }
 
-// pipedLog starts a piped logger ("|command") reading the log on stdin.
-func pipedLog(command string) (io.WriteCloser, error) {
-	cmd := exec.Command("/bin/sh", "-c", command)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	return &pipeCloser{WriteCloser: stdin, cmd: cmd}, nil
-}
-
-type pipeCloser struct {
-	io.WriteCloser
-	cmd *exec.Cmd
-}
-
-func (p *pipeCloser) Close() error {
-	err := p.WriteCloser.Close()
-	_ = p.cmd.Wait()
-	return err
+// pipedLog starts a piped logger ("|command") reading the log on stdin and
+// returns the write end of its pipe (children inherit it). Closing plog
+// closes the master's end; the program is reaped when every writer, the
+// children included, has closed it.
+func pipedLog(plog *phases.Pool, command string) (*os.File, error) {
+	return phases.StartPipedLogger(plog, "core_module error log", exec.Command("/bin/sh", "-c", command))
 }
 
 // connSettings turns the main server's connection directives into the

@@ -91,7 +91,7 @@ func (w *logWriter) close() error {
 // log_transaction writes the lines.
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	g := &generation{main: cfg.Main, logs: map[*config.Server][]*openLog{}}
-	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: g.openLogs, Origin: ModuleName + " (Go)", Module: ModuleName})
+	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: g.openLogs, Origin: ModuleName + " (Go)", Module: ModuleName, RerunInChild: true})
 	h.Request.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: noteRequestTime, Origin: ModuleName + " (Go)", Module: ModuleName, Order: phases.ReallyFirst})
 	h.Request.LogTransaction.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.logTransaction, Origin: ModuleName + " (Go)", Module: ModuleName})
 	return nil
@@ -147,7 +147,7 @@ func (g *generation) openLogs(pconf, plog, ptemp *phases.Pool, s *phases.Server)
 			}
 			w := opened[key]
 			if w == nil || l.Pipe {
-				out, err := openTarget(l)
+				out, err := openTarget(plog, s.Files, l)
 				if err != nil {
 					return err
 				}
@@ -162,53 +162,35 @@ func (g *generation) openLogs(pconf, plog, ptemp *phases.Pool, s *phases.Server)
 }
 
 // openTarget opens a log file (creating its directory) or starts a piped
-// logger reading the log on its standard input.
-func openTarget(l *Log) (io.WriteCloser, error) {
+// logger reading the log on its standard input. In a child both come from
+// the master (files).
+func openTarget(plog *phases.Pool, files *phases.Files, l *Log) (io.WriteCloser, error) {
 	if l.Pipe {
-		var cmd *exec.Cmd
-		if l.Shell {
-			cmd = exec.Command("/bin/sh", "-c", l.Target)
-		} else {
-			f := strings.Fields(l.Target)
-			cmd = exec.Command(f[0], f[1:]...)
-		}
-		stdin, err := cmd.StdinPipe()
+		w, err := files.Open("pipe:"+l.Target, func() (*os.File, error) {
+			var cmd *exec.Cmd
+			if l.Shell {
+				cmd = exec.Command("/bin/sh", "-c", l.Target)
+			} else {
+				f := strings.Fields(l.Target)
+				cmd = exec.Command(f[0], f[1:]...)
+			}
+			return phases.StartPipedLogger(plog, ModuleName+" "+l.Target, cmd)
+		})
 		if err != nil {
-			return nil, err
-		}
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("%s: could not start piped log program '%s': %v", l.Directive, l.Target, err)
 		}
-		return &pipe{WriteCloser: stdin, cmd: cmd}, nil
+		return w, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(l.Target), 0o755); err != nil {
-		return nil, fmt.Errorf("could not open transfer log file %s: %v", l.Target, err)
-	}
-	f, err := os.OpenFile(l.Target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := files.Open("file:"+l.Target, func() (*os.File, error) {
+		if err := os.MkdirAll(filepath.Dir(l.Target), 0o755); err != nil {
+			return nil, err
+		}
+		return os.OpenFile(l.Target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("could not open transfer log file %s: %v", l.Target, err)
 	}
 	return f, nil
-}
-
-// pipe is a piped logger: closing it closes the program's input and
-// reaps the program once it has read to the end.
-type pipe struct {
-	io.WriteCloser
-	cmd *exec.Cmd
-}
-
-func (p *pipe) Close() error {
-	err := p.WriteCloser.Close()
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-	}
-	return err
 }
 
 // logTransaction writes r to the logs of its virtual host, or to the main

@@ -140,7 +140,7 @@ func parseInt(s string) (int64, error) {
 // answers 408 when a request head is not in by then. (The handshake and
 // body stages are not applied yet.)
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	h.PostConfig.Add(phases.Entry[phases.ServerHookFunc]{Origin: "reqtimeout_module (Go)", Module: ModuleName, Order: phases.ReallyFirst,
+	h.PostConfig.Add(phases.Entry[phases.ServerHookFunc]{Origin: "reqtimeout_module (Go)", Module: ModuleName, Order: phases.ReallyFirst, RerunInChild: true,
 		Fn: func(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
 			header := ServerOf(s.Main).Header
 			if !header.Set {

@@ -16,7 +16,7 @@ import (
 // answer there, the first being the default, the client's SNI name picking
 // among them by the names the certificates carry.
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	h.PostConfig.Add(phases.Entry[phases.ServerHookFunc]{Fn: buildTLS, Origin: "ssl_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
+	h.PostConfig.Add(phases.Entry[phases.ServerHookFunc]{Fn: buildTLS, Origin: "ssl_module (Go)", Module: ModuleName, Order: phases.ReallyFirst, RerunInChild: true})
 	return nil
 }
 
