@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/modules/core"
+	"github.com/httpdg/httpdg/mpm/scoreboard"
 	"github.com/httpdg/httpdg/phases"
+	"golang.org/x/sys/unix"
 )
 
 // generation is what a request is served with: the config generation's
@@ -29,7 +32,8 @@ type generation struct {
 }
 
 // engine serves HTTP for a child: one net/http server per listening
-// address, all dispatching to the current generation. A restart swaps the
+// address, all dispatching to the current generation, fed by one acceptor
+// that takes connections only while a worker is free. A restart swaps the
 // generation; sockets stay open, so no connection is refused across it.
 type engine struct {
 	gen atomic.Pointer[generation]
@@ -39,6 +43,15 @@ type engine struct {
 	// pchild.
 	serving sync.RWMutex
 
+	// open returns the listening socket for an address: bound here (-X) or
+	// inherited from the master (a child).
+	open     func(phases.ListenAddr) (*os.File, error)
+	workers  *workers
+	acceptor *acceptor
+	// draining: the child is finishing (graceful): every response says
+	// Connection: close, no new connection is accepted.
+	draining atomic.Bool
+
 	mu        sync.Mutex
 	listeners map[string]*listening // by "host:port"
 	conns     sync.Map              // net.Conn -> *connState
@@ -46,7 +59,8 @@ type engine struct {
 
 type listening struct {
 	addr phases.ListenAddr
-	ln   net.Listener
+	file *os.File
+	ln   *connListener
 	srv  *http.Server
 }
 
@@ -61,7 +75,45 @@ type connState struct {
 
 type connKey struct{}
 
-func newEngine() *engine { return &engine{listeners: map[string]*listening{}} }
+// newEngine returns an engine for one process serving on its own: sockets
+// bound here, up to 1024 requests at once, no scoreboard.
+func newEngine() *engine {
+	return newEngineWith(bindListener, newWorkers(1024, true, 1<<20, nil, 0))
+}
+
+// newEngineWith returns an engine taking its sockets from open and its
+// concurrency from w; its acceptor runs until shutdown.
+func newEngineWith(open func(phases.ListenAddr) (*os.File, error), w *workers) *engine {
+	e := &engine{listeners: map[string]*listening{}, open: open, workers: w}
+	a, err := newAcceptor()
+	if err != nil {
+		panic(fmt.Sprintf("httpdg: acceptor: %v", err)) // a pipe(2) failing at start: nothing can work
+	}
+	e.acceptor = a
+	go a.run(w.connGate, e.deliver)
+	return e
+}
+
+// bindListener opens a listening socket for a (what -X and the master do).
+func bindListener(a phases.ListenAddr) (*os.File, error) {
+	ln, err := net.Listen("tcp", hostPort(a))
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Close() // the duplicate File returns keeps the socket open
+	return ln.(*net.TCPListener).File()
+}
+
+// deliver hands an accepted connection to its socket's server, timed and,
+// for https, wrapped in TLS.
+func (e *engine) deliver(s *acceptSocket, c net.Conn, worker int, release func()) {
+	tc := &timedConn{Conn: c, settings: e.gen.Load().server.Conn, worker: worker, release: release}
+	tc.outer = tc
+	tc.startHead()
+	e.workers.accepted.Add(1)
+	e.workers.open.Add(1)
+	s.deliver(tc)
+}
 
 // pause waits for the requests in flight and holds new ones until resume.
 func (e *engine) pause() { e.serving.Lock() }
@@ -85,16 +137,21 @@ func (e *engine) activate(g *generation) error {
 		if _, ok := e.listeners[key]; ok {
 			continue
 		}
-		ln, err := net.Listen("tcp", key)
+		f, err := e.open(a)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("could not bind to address %s: %w", key, err))
 			continue
 		}
-		ln = &timedListener{Listener: ln, settings: func() phases.ConnSettings { return e.gen.Load().server.Conn }}
+		if err := unix.SetNonblock(int(f.Fd()), true); err != nil {
+			f.Close()
+			errs = append(errs, fmt.Errorf("listening socket %s: %w", key, err))
+			continue
+		}
+		l := &listening{addr: a, file: f, ln: newConnListener(socketAddr(f))}
+		var ln net.Listener = l.ln
 		if g.server.TLS[a.Port] != nil {
 			ln = tls.NewListener(ln, e.tlsConfig(a.Port))
 		}
-		l := &listening{addr: a, ln: ln}
 		cs := g.server.Conn
 		l.srv = &http.Server{
 			Handler:           e,
@@ -112,13 +169,44 @@ func (e *engine) activate(g *generation) error {
 	for key, l := range e.listeners {
 		if _, ok := want[key]; !ok {
 			delete(e.listeners, key)
-			go shutdownServer(l.srv, 10*time.Second)
+			l.ln.Close()
+			go func() { shutdownServer(l.srv, 10*time.Second); l.file.Close() }()
 		}
 	}
+	e.syncAcceptorLocked()
 	if len(want) == 0 {
 		g.server.Log.Notice("core", "no Listen directive: not accepting connections")
 	}
 	return errors.Join(errs...)
+}
+
+// syncAcceptorLocked gives the acceptor the current sockets.
+func (e *engine) syncAcceptorLocked() {
+	var sockets []*acceptSocket
+	for _, l := range e.listeners {
+		l := l
+		sockets = append(sockets, &acceptSocket{fd: int(l.file.Fd()), deliver: func(c net.Conn) {
+			if !l.ln.push(c) {
+				e.connGone(c)
+			}
+		}})
+	}
+	e.acceptor.setSockets(sockets)
+}
+
+// socketAddr is the local address of a listening socket.
+func socketAddr(f *os.File) net.Addr {
+	sa, err := unix.Getsockname(int(f.Fd()))
+	if err != nil {
+		return &net.TCPAddr{}
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return &net.TCPAddr{}
 }
 
 // headerBudget bounds what net/http reads of a request head: the request
@@ -173,9 +261,11 @@ func (e *engine) addrs() []string {
 	return out
 }
 
-// shutdown stops every server, letting requests in flight finish until
-// the deadline.
+// shutdown stops accepting, then stops every server, letting requests in
+// flight finish until the deadline.
 func (e *engine) shutdown(timeout time.Duration) {
+	e.acceptor.stop()
+	e.workers.close()
 	e.mu.Lock()
 	ls := e.listeners
 	e.listeners = map[string]*listening{}
@@ -183,9 +273,53 @@ func (e *engine) shutdown(timeout time.Duration) {
 	var wg sync.WaitGroup
 	for _, l := range ls {
 		wg.Add(1)
-		go func() { defer wg.Done(); shutdownServer(l.srv, timeout) }()
+		l.ln.Close()
+		go func() { defer wg.Done(); shutdownServer(l.srv, timeout); l.file.Close() }()
 	}
 	wg.Wait()
+}
+
+// stopAccepting ends the acceptor and closes this process's copies of the
+// listening sockets (the master and the other children keep theirs, so
+// connections in the queue wait for them).
+func (e *engine) stopAccepting() {
+	e.acceptor.stop()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.listeners {
+		l.ln.Close()
+		l.file.Close()
+	}
+}
+
+// drain is a graceful finish: no new connections, every response from now
+// on closes its connection, idle keep-alive connections close when their
+// KeepAliveTimeout runs out (closing them at once could cut a request the
+// client is sending). It returns when no connection is left, or at the
+// deadline, when the rest are closed.
+func (e *engine) drain(deadline time.Time) {
+	e.draining.Store(true)
+	e.stopAccepting()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for e.workers.open.Load() > 0 && time.Now().Before(deadline) {
+		<-tick.C
+	}
+	e.closeAll()
+}
+
+// closeAll closes every connection at once (a stop, or a drain's deadline).
+func (e *engine) closeAll() {
+	e.acceptor.stop()
+	e.workers.close()
+	e.mu.Lock()
+	ls := e.listeners
+	e.listeners = map[string]*listening{}
+	e.mu.Unlock()
+	for _, l := range ls {
+		l.ln.Close()
+		_ = l.srv.Close()
+	}
 }
 
 func shutdownServer(srv *http.Server, timeout time.Duration) {
@@ -213,16 +347,43 @@ func (e *engine) connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, cs)
 }
 
-// connStateChange destroys a connection's pool when it closes.
+// connStateChange keeps the scoreboard up to date and, when a connection
+// closes, gives its worker back and destroys its pool.
 func (e *engine) connStateChange(c net.Conn, state http.ConnState) {
-	if state == http.StateIdle {
-		if v, ok := e.conns.Load(c); ok && v.(*connState).timed != nil {
-			v.(*connState).timed.setIdle()
+	switch state {
+	case http.StateNew, http.StateActive:
+		if t := timedOf(c); t != nil {
+			e.workers.setState(t.worker, scoreboard.Reading)
 		}
 		return
-	}
-	if state != http.StateClosed && state != http.StateHijacked {
+	case http.StateIdle:
+		if t := timedOf(c); t != nil {
+			t.setIdle()
+			e.workers.setState(t.worker, scoreboard.Keepalive)
+		}
 		return
+	case http.StateClosed, http.StateHijacked:
+		e.connGone(c)
+	}
+}
+
+// timedOf is the timedConn under c (itself, or under its TLS).
+func timedOf(c net.Conn) *timedConn {
+	switch t := c.(type) {
+	case *timedConn:
+		return t
+	case *tls.Conn:
+		tc, _ := t.NetConn().(*timedConn)
+		return tc
+	}
+	return nil
+}
+
+// connGone releases what a closed connection held: its worker (prefork,
+// worker), its place in the connection budget, its pool.
+func (e *engine) connGone(c net.Conn) {
+	if t := timedOf(c); t != nil && t.releaseOnce() {
+		e.workers.open.Add(-1)
 	}
 	if v, ok := e.conns.LoadAndDelete(c); ok {
 		cs := v.(*connState)
@@ -288,6 +449,18 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	e.serving.RLock()
 	defer e.serving.RUnlock()
 	g := e.gen.Load()
+	bound := -1
+	if t, ok := req.Context().Value(connKey{}).(*connState); ok && t.timed != nil {
+		bound = t.timed.worker
+	}
+	worker, release, ok := e.workers.requestWorker(bound)
+	if !ok {
+		// The child is stopping: no worker will come.
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	defer release()
 	conn, cpool := e.connection(req, g)
 	host := req.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -299,6 +472,12 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		req.Header.Set("Host", req.Host)
 	}
 	out := &responseWriter{w: w, hooks: g.hooks}
+	if e.draining.Load() {
+		// A graceful finish: this response is the connection's last, so
+		// the client reconnects (to a new child) instead of meeting a
+		// closed socket.
+		conn.Keepalive = false
+	}
 	if !conn.Keepalive {
 		w.Header().Set("Connection", "close")
 	}
@@ -328,7 +507,15 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		Hooks:         g.hooks,
 	}
 	out.r = r
+	sw := e.workers.worker(worker)
+	if sw != nil {
+		sw.SetState(scoreboard.Writing)
+		sw.StartRequest(conn.ClientIP, r.Hostname, r.TheRequest)
+	}
 	phases.ProcessRequest(g.hooks, r, e.respond)
+	if sw != nil {
+		sw.EndRequest(r.BytesSent)
+	}
 }
 
 // respond sends what the handler left unsent: Apache's error response

@@ -6,32 +6,18 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/httpdg/httpdg/phases"
 )
 
-// timedListener gives every accepted connection a request-head guard: a
+// Every accepted connection gets a request-head guard (timedConn): a
 // timer (mod_reqtimeout's header stage) and Apache's LimitRequestLine,
 // LimitRequestFieldSize and LimitRequestFields checks on the bytes as they
 // come. net/http closes a connection whose head times out without a word
 // and answers 431 to any oversized head; Apache answers 408, 414 or 400,
 // and so do we.
-type timedListener struct {
-	net.Listener
-	settings func() phases.ConnSettings
-}
-
-func (l *timedListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tc := &timedConn{Conn: c, settings: l.settings()}
-	tc.outer = tc
-	tc.startHead()
-	return tc, nil
-}
 
 // timedConn is a connection whose request heads are timed.
 type timedConn struct {
@@ -56,6 +42,23 @@ type timedConn struct {
 	// encrypted: TLS runs over this connection, so its bytes cannot be
 	// scanned (net/http's head budget still applies there).
 	encrypted bool
+
+	// worker is the worker bound to the connection (-1: none, event);
+	// release gives it (or the connection's budget place) back, once.
+	worker   int
+	release  func()
+	released atomic.Bool
+}
+
+// releaseOnce runs release the first time; it reports whether it did.
+func (c *timedConn) releaseOnce() bool {
+	if !c.released.CompareAndSwap(false, true) {
+		return false
+	}
+	if c.release != nil {
+		c.release()
+	}
+	return true
 }
 
 // startHead starts timing a request head.

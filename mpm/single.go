@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/httpdg/httpdg/mpm/scoreboard"
 	"github.com/httpdg/httpdg/phases"
 	"golang.org/x/sys/unix"
 )
@@ -24,9 +25,24 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 	if err := lc.Start(); err != nil {
 		return err
 	}
+	// One process, one scoreboard slot: server-status works under -X too.
+	settings := SettingsOf(lc.Server.Config)
+	board, err := scoreboard.Create(1, settings.ThreadLimit)
+	if err != nil {
+		lc.Shutdown()
+		return fmt.Errorf("creating the scoreboard: %w", err)
+	}
+	defer board.Close()
+	lc.Scoreboard, lc.Server.Scoreboard = board, board
+	board.SetMPM(settings.MPM)
+	board.SetRestart(lc.Process.Generation, time.Now())
+	board.SetExtended(extendedStatus(lc.Server.Config))
+	board.SetProcess(0, os.Getpid(), lc.Process.Generation)
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
-	eng := newEngine()
+	// Requests, not connections, take the workers, whatever the MPM: one
+	// process must not be held by idle keep-alive clients.
+	eng := newEngineWith(bindListener, newWorkers(settings.ThreadsPerChild, true, 1<<20, board, 0))
 	first := true
 	for {
 		pchild := lc.ChildInit()
@@ -94,6 +110,7 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 			}
 			lc.Log.Error("core", "restart aborted, the previous configuration goes on serving as generation %d: %v", lc.Process.Generation, err)
 		}
+		board.SetRestart(lc.Process.Generation, time.Now())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/mpm"
 	"github.com/httpdg/httpdg/phases"
 )
 
@@ -17,6 +18,10 @@ const Version = "0.1.0"
 
 // Main runs the command line and returns the process exit code.
 func Main(argv []string, stdout, stderr io.Writer) int {
+	if mpm.IsChild() {
+		// A master started this process as one of its children.
+		return mpm.RunChild()
+	}
 	args, err := parseArgs(argv)
 	if err != nil {
 		fmt.Fprintf(stderr, "httpdg: %v\n%s\n", err, usage())

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,13 +16,16 @@ import (
 
 	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/modules/core"
+	ctlsock "github.com/httpdg/httpdg/mpm/control"
 	"golang.org/x/sys/unix"
 )
 
-// The -k commands act on the running server through its PidFile and
-// signals. (The control socket of SPEC §9, which reports every outcome,
-// comes with the multi-process master; until then graceful and restart
-// read the outcome from the error log.)
+// The -k commands other than start talk to the running master over its
+// control socket (SPEC §9), which answers each with the outcome, a failed
+// reload's error included. When nothing listens there (no socket file, or
+// a stale one: a server that does not have the socket, or died), they fall
+// back to Apache's way: signals to the pid in the PidFile, with graceful
+// and restart reading their outcome from the error log.
 
 // readyFDEnv names the descriptor a server started by -k start reports
 // readiness on.
@@ -72,6 +76,10 @@ func control(args *Args, cfg *config.Config, stdout, stderr io.Writer) int {
 		}
 		return startDetached(args, cfg, stderr)
 	}
+	if code, answered := controlBySocket(args.Signal, cfg, stdout, stderr); answered {
+		return code
+	}
+	// Nothing listens on the control socket: signals, by the PidFile.
 	if !alive {
 		if args.Signal == "status" {
 			fmt.Fprintln(stdout, "httpdg is not running")
@@ -110,6 +118,92 @@ func control(args *Args, cfg *config.Config, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return 1
+}
+
+// controlSocketPath is the main server's ControlSocket, by default
+// logs/httpdg.sock under ServerRoot.
+func controlSocketPath(cfg *config.Config) string {
+	if p := core.GlobalOf(cfg).ControlSocket; p != "" {
+		return p
+	}
+	return filepath.Join(cfg.ServerRoot, "logs", "httpdg.sock")
+}
+
+// Limits on the master's answer over the control socket. A graceful
+// restart or restart is answered once the new generation serves or has
+// failed (config, open_logs, post_config, binds), so it may take long; the
+// other commands are answered at once (stop and graceful-stop before the
+// master has exited: the CLI then waits for the pid).
+const (
+	reloadAnswerTimeout = 2 * time.Minute
+	answerTimeout       = 30 * time.Second
+)
+
+// stopWaitLimit is how long -k stop and graceful-stop wait for the master
+// to exit: 90 seconds as Apache's scripts do, or for graceful-stop longer
+// than GracefulShutdownTimeout if that is set longer.
+func stopWaitLimit(cfg *config.Config, command string) time.Duration {
+	limit := 90 * time.Second
+	if command == "graceful-stop" {
+		if drain := core.GlobalOf(cfg).GracefulShutdownTimeout + 30*time.Second; drain > limit {
+			limit = drain
+		}
+	}
+	return limit
+}
+
+// controlBySocket sends command to the master over the control socket and
+// reports the answer: graceful and restart print nothing on success; stop
+// and graceful-stop wait until the master is gone; status prints the
+// master's summary; a failure prints "httpdg: <reason>" and gives 1.
+// answered is false when nothing listens on the socket, for the caller to
+// fall back to signals.
+func controlBySocket(command string, cfg *config.Config, stdout, stderr io.Writer) (code int, answered bool) {
+	path := controlSocketPath(cfg)
+	timeout := answerTimeout
+	if command == "graceful" || command == "restart" {
+		timeout = reloadAnswerTimeout
+	}
+	resp, err := ctlsock.Send(path, ctlsock.Request{Command: command}, timeout)
+	if errors.Is(err, ctlsock.ErrNoServer) {
+		return 0, false
+	}
+	if err != nil {
+		// The master is there but the exchange failed (timeout, a
+		// permission error): signals would not do better, so say so.
+		fmt.Fprintf(stderr, "httpdg: %v\n", err)
+		return 1, true
+	}
+	if !resp.OK {
+		reason := resp.Error
+		if reason == "" {
+			reason = fmt.Sprintf("the server refused -k %s without giving a reason", command)
+		}
+		fmt.Fprintf(stderr, "httpdg: %s\n", reason)
+		return 1, true
+	}
+	switch command {
+	case "stop", "graceful-stop":
+		pid := resp.Pid
+		if pid <= 0 {
+			// A master always says its pid; should one not, the PidFile
+			// still names it.
+			pid, _ = runningPid(cfg)
+		}
+		if pid <= 0 {
+			return 0, true
+		}
+		if limit := stopWaitLimit(cfg, command); !waitGone(pid, limit) {
+			fmt.Fprintf(stderr, "httpdg (pid %d) did not stop within %v\n", pid, limit)
+			return 1, true
+		}
+	case "status":
+		fmt.Fprint(stdout, resp.Message)
+		if resp.Message != "" && !strings.HasSuffix(resp.Message, "\n") {
+			fmt.Fprintln(stdout)
+		}
+	}
+	return 0, true
 }
 
 func waitGone(pid int, limit time.Duration) bool {
@@ -276,6 +370,9 @@ func reportReady() {
 
 // stopWithoutConfig returns a stand-in config (ServerRoot only) for -k
 // stop, graceful-stop and status when the real one does not load, or nil.
+// Its ControlSocket is the default, logs/httpdg.sock under ServerRoot,
+// tried first as for any -k; with the socket elsewhere, the PidFile
+// guessed here is the way to the server.
 func stopWithoutConfig(args *Args) *config.Config {
 	switch args.Signal {
 	case "stop", "graceful-stop", "status":

@@ -10,6 +10,8 @@ import (
 
 	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/mpm"
+	ctlsock "github.com/httpdg/httpdg/mpm/control"
+	"github.com/httpdg/httpdg/mpm/systemd"
 	"github.com/httpdg/httpdg/phases"
 )
 
@@ -24,9 +26,9 @@ func checkConfig(args *Args) error {
 	return newLifecycle(args).Check()
 }
 
-// run starts the server in one process (-X, -D FOREGROUND), or acts on a
-// running one (-k). The multi-process master comes with the MPMs; until
-// then -k start runs the one-process server in the background.
+// run starts the server: -X in one process, -D FOREGROUND as a master
+// with child processes; or acts on a running one (-k). -k start runs the
+// master in the background.
 func run(args *Args, cfg *config.Config, stdout, stderr io.Writer) int {
 	if args.Signal != "" && !args.Defined("FOREGROUND") {
 		return control(args, cfg, stdout, stderr)
@@ -62,7 +64,12 @@ func run(args *Args, cfg *config.Config, stdout, stderr io.Writer) int {
 		}
 		reportReady()
 	}
-	err := mpm.RunSingle(newLifecycle(args), sigs, ready)
+	var err error
+	if args.Debug {
+		err = mpm.RunSingle(newLifecycle(args), sigs, ready)
+	} else {
+		err = runMaster(args, cfg, sigs, ready, stderr)
+	}
 	removePidFile(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "httpdg: %v\n", err)
@@ -82,4 +89,60 @@ func dumpHooks(w io.Writer, cfg *config.Config) error {
 		return err
 	}
 	return phases.DumpHooks(w, infos)
+}
+
+// runMaster runs the multi-process server with its control socket and,
+// under systemd, its notifications and socket activation.
+func runMaster(args *Args, cfg *config.Config, sigs <-chan os.Signal, ready func(), stderr io.Writer) error {
+	opts := mpm.MasterOptions{Signals: sigs, Ready: ready, Listeners: map[string]*os.File{}}
+	if files, err := systemd.Listeners(); err != nil {
+		fmt.Fprintf(stderr, "httpdg: systemd socket activation: %v\n", err)
+	} else {
+		for _, f := range files {
+			if key, err := systemd.ListenerKey(f); err == nil {
+				opts.Listeners[key] = f
+			}
+		}
+	}
+	opts.Notify = func(state string) { _, _ = systemd.Notify(state) }
+
+	commands := make(chan mpm.Command)
+	opts.Commands = commands
+	done := make(chan struct{})
+	ctl, err := ctlsock.Listen(controlSocketPath(cfg))
+	if err != nil {
+		// Signals still work; -k falls back to them.
+		fmt.Fprintf(stderr, "httpdg: control socket: %v (-k commands fall back to signals)\n", err)
+		defer close(done)
+	} else {
+		served := make(chan struct{})
+		go func() {
+			ctl.Serve(func(req ctlsock.Request) ctlsock.Response { return forward(commands, done, req) })
+			close(served)
+		}()
+		// done first: a handler waiting on the loop gives up, so Serve can
+		// return.
+		defer func() { close(done); _ = ctl.Close(); <-served }()
+	}
+	return mpm.RunMaster(newLifecycle(args), opts)
+}
+
+// forward hands a control-socket request to the master's loop and waits
+// for its outcome (or for the master to be gone).
+func forward(commands chan<- mpm.Command, done <-chan struct{}, req ctlsock.Request) ctlsock.Response {
+	reply := make(chan mpm.CommandResult, 1)
+	select {
+	case commands <- mpm.Command{Name: req.Command, Reply: reply}:
+	case <-done:
+		return ctlsock.Response{Error: "the server is shutting down"}
+	}
+	select {
+	case res := <-reply:
+		if res.Err != nil {
+			return ctlsock.Response{Error: res.Err.Error()}
+		}
+		return ctlsock.Response{OK: true, Message: res.Message}
+	case <-done:
+		return ctlsock.Response{Error: "the server is shutting down"}
+	}
 }

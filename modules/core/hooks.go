@@ -176,3 +176,7 @@ func connSettings(ss *ServerSettings) phases.ConnSettings {
 	}
 	return c
 }
+
+// ListenAddrs are the addresses cfg's Listen directives name: what the
+// master binds before it retires a running generation.
+func ListenAddrs(cfg *config.Config) []phases.ListenAddr { return listenAddrs(cfg) }

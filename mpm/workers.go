@@ -1,0 +1,102 @@
+package mpm
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/httpdg/httpdg/mpm/scoreboard"
+)
+
+// workers are a child's worker slots: how many connections or requests it
+// serves at once, and the scoreboard record of each.
+//
+//   - prefork and worker bind a worker to a connection for the
+//     connection's life (prefork has one): a child only accepts while one
+//     is free.
+//   - event binds a worker to a request: an idle keep-alive connection
+//     holds none. Connections are bounded separately (Apache's
+//     AsyncRequestWorkerFactor: ThreadsPerChild × (1 + factor)).
+type workers struct {
+	perRequest bool
+	free       chan int      // free worker indexes
+	conns      chan struct{} // event: the connection budget
+	board      *scoreboard.Board
+	slot       int // the process slot in the board
+
+	closed   chan struct{}
+	once     sync.Once
+	open     atomic.Int64 // connections open
+	accepted atomic.Int64 // connections accepted, for MaxConnectionsPerChild
+}
+
+// newWorkers makes n workers in process slot slot of board (nil: no
+// scoreboard); perRequest is the event MPM's binding, with connLimit
+// connections at most.
+func newWorkers(n int, perRequest bool, connLimit int, board *scoreboard.Board, slot int) *workers {
+	w := &workers{perRequest: perRequest, free: make(chan int, n), board: board, slot: slot, closed: make(chan struct{})}
+	for i := 0; i < n; i++ {
+		w.free <- i
+		w.setState(i, scoreboard.Idle)
+	}
+	if board != nil {
+		_, threadLimit := board.Limits()
+		for i := n; i < threadLimit; i++ {
+			w.setState(i, scoreboard.Open)
+		}
+	}
+	if perRequest {
+		w.conns = make(chan struct{}, connLimit)
+	}
+	return w
+}
+
+func (w *workers) worker(i int) *scoreboard.Worker {
+	if w.board == nil || i < 0 {
+		return nil
+	}
+	return w.board.Worker(w.slot, i)
+}
+
+func (w *workers) setState(i int, s scoreboard.State) {
+	if sw := w.worker(i); sw != nil {
+		sw.SetState(s)
+	}
+}
+
+// close wakes every waiter: no more connections or requests.
+func (w *workers) close() { w.once.Do(func() { close(w.closed) }) }
+
+// connGate is the acceptor's gate: it waits for a worker (prefork,
+// worker) or a connection budget (event) and returns what releases it
+// with the worker index bound to the connection (-1 for event).
+func (w *workers) connGate() (worker int, release func(), ok bool) {
+	if w.perRequest {
+		select {
+		case w.conns <- struct{}{}:
+			return -1, func() { <-w.conns }, true
+		case <-w.closed:
+			return -1, nil, false
+		}
+	}
+	select {
+	case i := <-w.free:
+		return i, func() { w.setState(i, scoreboard.Idle); w.free <- i }, true
+	case <-w.closed:
+		return -1, nil, false
+	}
+}
+
+// requestWorker returns the worker a request runs on: the connection's
+// (bound) or, for event, a free one taken for the request; release gives
+// it back. ok is false when the child is stopping.
+func (w *workers) requestWorker(bound int) (worker int, release func(), ok bool) {
+	if !w.perRequest {
+		return bound, func() {}, true
+	}
+	select {
+	case i := <-w.free:
+		return i, func() { w.setState(i, scoreboard.Idle); w.free <- i }, true
+	case <-w.closed:
+		return -1, nil, false
+	}
+}
