@@ -257,7 +257,7 @@ func matchAlias(uri, fake string, re *regexp.Regexp, real string, redirect bool)
 		return "", false
 	}
 	if redirect {
-		return real + escapePath(uri[l:]), true
+		return real + core.EscapePath(uri[l:]), true
 	}
 	return real + uri[l:], true
 }
@@ -269,23 +269,5 @@ func escapeTarget(u string) string {
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		u, rest = u[:i], u[i:]
 	}
-	return escapePath(u) + rest
-}
-
-// escapePath is ap_os_escape_path(path, partial=1): every byte but
-// alphanumerics and $-_.+!*'(),:;@&=/~ as %hh (lower-case hex, as Apache).
-func escapePath(s string) string {
-	const hex = "0123456789abcdef"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("$-_.+!*'(),:;@&=/~", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
+	return core.EscapePath(u) + rest
 }

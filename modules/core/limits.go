@@ -65,7 +65,8 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 
 // traceHandler answers TRACE (Apache's ap_send_http_trace): the request
 // head echoed as message/http, or 405 when TraceEnable is off; a TRACE with
-// a body is refused with 413 unless TraceEnable is extended.
+// a body is refused with 413 unless TraceEnable is extended. (The header
+// lines come sorted by name: net/http does not keep their order.)
 func traceHandler(r *phases.Request) (phases.Status, error) {
 	if r.Method != http.MethodTrace {
 		return phases.DECLINED, nil
@@ -77,7 +78,9 @@ func traceHandler(r *phases.Request) (phases.Status, error) {
 		}
 	}
 	if strings.EqualFold(mode, "off") {
-		r.HeadersOut.Set("Allow", "GET,HEAD,POST,OPTIONS")
+		// Apache's Allow lists the methods the resource's handlers
+		// allowed, and none did for TRACE: it sends the header empty.
+		r.HeadersOut.Set("Allow", "")
 		return http.StatusMethodNotAllowed, nil
 	}
 	if !strings.EqualFold(mode, "extended") && (r.HeadersIn.Get("Content-Length") != "" && r.HeadersIn.Get("Content-Length") != "0" || r.HeadersIn.Get("Transfer-Encoding") != "") {
@@ -98,8 +101,13 @@ func traceHandler(r *phases.Request) (phases.Status, error) {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
 	}
+	// The blank line that ends the echoed head is part of the echo.
+	b.WriteString("\r\n")
 	r.ContentType = "message/http"
 	r.Output.WriteHeader(http.StatusOK)
+	// Apache sends the echo without a Content-Length (chunked on
+	// HTTP/1.1): flushing the head before the body does the same here.
+	_ = r.Output.Flush()
 	if _, err := io.WriteString(r.Output, b.String()); err != nil {
 		return phases.DONE, nil
 	}

@@ -17,6 +17,10 @@ import (
 // sections that apply.
 func registerRequestHooks(h *phases.RequestHooks, cfg *config.Config) {
 	h.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: selectVhost(cfg), Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
+	// Last, but before Lua's pre_translate_name hooks (which run at Last
+	// in post_read_request): Apache normalizes the URI just before its
+	// pre_translate_name phase.
+	h.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: normalizeURI, Origin: "core_module (Go)", Module: ModuleName, Order: phases.Last, Successors: []string{"lua_module"}})
 	h.TranslateName.Add(phases.Entry[phases.RequestHookFunc]{Fn: translateName, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyLast})
 	h.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: mapToStorage, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyLast})
 	h.HeaderParser.Add(phases.Entry[phases.RequestHookFunc]{Fn: limitRequestBody, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
@@ -148,8 +152,9 @@ func (a vhostAddr) score(c *phases.Connection) int {
 }
 
 // translateName maps the URI onto the DocumentRoot (Apache core's
-// fallback translate_name). A path that would climb out of the document
-// root, or holds a NUL, is refused.
+// fallback translate_name). normalizeURI has resolved every "." and ".."
+// segment and refused NULs; a URI a hook set with such segments is still
+// refused here, so no path climbs out of the document root.
 func translateName(r *phases.Request) (phases.Status, error) {
 	if r.Filename != "" {
 		return phases.DECLINED, nil

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -80,7 +79,7 @@ func fixup(hooks *phases.RequestHooks, r *phases.Request) (phases.Status, error)
 		if r.Method != http.MethodGet && r.SubprocessEnv["redirect-carefully"] != "" {
 			return phases.DECLINED, nil
 		}
-		loc := escapePath(r.URI) + "/"
+		loc := core.EscapePath(r.URI) + "/"
 		if r.Args != "" {
 			loc += "?" + r.Args
 		}
@@ -298,14 +297,4 @@ func ConstructURL(r *phases.Request, path string) string {
 func redirect(r *phases.Request, location string) (phases.Status, error) {
 	r.HeadersOut.Set("Location", location)
 	return http.StatusMovedPermanently, nil
-}
-
-// escapePath escapes a decoded URL path as Apache's ap_escape_uri does:
-// segment by segment, keeping the slashes.
-func escapePath(p string) string {
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return strings.Join(segs, "/")
 }

@@ -62,8 +62,8 @@ var timeField = regexp.MustCompile(`\[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+
 // TestCombinedMatchesApache checks access-log lines against what Apache
 // 2.4.67 (Debian) wrote for the same requests and tree (observed with a
 // local Apache on loopback; the time field is the only difference allowed).
-// The requests chosen have bodies both servers send alike: Apache 2.4.67's
-// error pages are HTML 4.01 and differ from httpdg's, so their %b differs.
+// cmd/httpdg's TestApacheParity compares the combined line of every request
+// of its parity table too (error pages' %b included) with Apache's.
 func TestCombinedMatchesApache(t *testing.T) {
 	port := httpdgtest.FreePort(t)
 	root := httpdgtest.WriteTree(t, map[string]string{

@@ -20,6 +20,8 @@
 package static
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -134,6 +136,12 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 	if r.Filename == "" {
 		return phases.DECLINED, nil
 	}
+	// Like Apache's default_handler, read and drop the request body
+	// first, whatever the method: a body past LimitRequestBody is 413
+	// even when it comes chunked (no Content-Length to refuse it early).
+	if st := discardBody(r); st != phases.OK {
+		return st, nil
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPost:
 	case http.MethodOptions:
@@ -187,6 +195,25 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 		return http.StatusForbidden, nil
 	}
 	return serveFile(r, fi, now)
+}
+
+// discardBody is Apache's ap_discard_request_body: it reads the body to
+// its end and answers 413 past LimitRequestBody, 400 for a body that does
+// not read (a malformed chunk).
+func discardBody(r *phases.Request) phases.Status {
+	if r.Body == nil || r.Body == http.NoBody {
+		return phases.OK
+	}
+	_, err := io.Copy(io.Discard, r.Body)
+	switch {
+	case err == nil:
+		return phases.OK
+	case errors.Is(err, core.ErrBodyTooLarge):
+		logf(r, "error", "Request body is larger than the configured limit (LimitRequestBody)")
+		return http.StatusRequestEntityTooLarge
+	}
+	logf(r, "info", "Error reading request body: %v", err)
+	return http.StatusBadRequest
 }
 
 // logf writes to the error log at level, if there is one.

@@ -31,8 +31,8 @@ const alphaETag = `"1a-59b1f7226f340"`
 
 const alpha = "abcdefghijklmnopqrstuvwxyz"
 
-// start writes the test tree, with conf lines after the common ones, and
-// starts httpdg on it.
+// start writes the test tree, with conf lines after the common ones
+// ("{docs}" in them stands for the DocumentRoot), and starts httpdg on it.
 func start(t testing.TB, lines ...string) *httpdgtest.Server {
 	t.Helper()
 	port := httpdgtest.FreePort(t)
@@ -90,7 +90,9 @@ func start(t testing.TB, lines ...string) *httpdgtest.Server {
 		"<Directory " + docs + "/types>", "AddType application/x-test .xyz", "AddDefaultCharset utf-8", "</Directory>",
 		"<Directory " + docs + "/forced>", "ForceType image/gif", "</Directory>",
 	}
-	conf = append(conf, lines...)
+	for _, l := range lines {
+		conf = append(conf, strings.ReplaceAll(l, "{docs}", docs))
+	}
 	if err := os.WriteFile(filepath.Join(root, "conf", "httpd.conf"), []byte(httpdgtest.Conf(port, conf...)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +235,7 @@ func TestStaticLikeApache(t *testing.T) {
 		{name: "adjacent ranges merge", target: "/alpha.txt", hdr: h("Range", "bytes=0-1,2-3"), status: 206, want: h("Content-Range", "bytes 0-3/26"), body: "abcd"},
 		{name: "unsatisfiable range among good ones is dropped", target: "/alpha.txt", hdr: h("Range", "bytes=0-5,100-200"), status: 206, want: h("Content-Range", "bytes 0-5/26"), body: "abcdef"},
 		{name: "Range unit is case-insensitive", target: "/alpha.txt", hdr: h("Range", "Bytes=0-1"), status: 206, body: "ab"},
-		{name: "unsatisfiable", target: "/alpha.txt", hdr: h("Range", "bytes=100-200"), status: 416, want: h("Content-Range", "bytes */26", "ETag", absent, "Content-Type", "text/html; charset=iso-8859-1")},
+		{name: "unsatisfiable", target: "/alpha.txt", hdr: h("Range", "bytes=100-200"), status: 416, want: h("Content-Range", absent, "ETag", absent, "Content-Type", "text/html; charset=iso-8859-1")},
 		{name: "start at the size is unsatisfiable", target: "/alpha.txt", hdr: h("Range", "bytes=26-"), status: 416},
 		{name: "reversed range voids the header", target: "/alpha.txt", hdr: h("Range", "bytes=5-2"), status: 200, body: alpha},
 		{name: "malformed range voids the header", target: "/alpha.txt", hdr: h("Range", "bytes=x"), status: 200, body: alpha},
@@ -282,7 +284,7 @@ func TestStaticLikeApache(t *testing.T) {
 		{name: "DirectoryIndex", target: "/dir/", status: 200, want: h("Content-Type", "text/html", "ETag", `"f-59b1f7226f340"`, "Content-Length", "15"), body: "<h1>index</h1>\n"},
 		{name: "DirectoryIndex with a query", target: "/dir/?x=1", status: 200, body: "<h1>index</h1>\n"},
 		{name: "DirectoryIndex second name", target: "/custom/", status: 200, want: h("Content-Type", "text/html"), body: "<p>custom</p>\n"},
-		{name: "Indexes on", target: "/idx/", status: 200, want: h("Content-Type", "text/html;charset=UTF-8"), contain: `<a href="%3Cb%3E&amp;.txt">&lt;b&gt;&amp;.txt</a>`},
+		{name: "Indexes on", target: "/idx/", status: 200, want: h("Content-Type", "text/html;charset=ISO-8859-1"), contain: `<li><a href="%3cb%3e&amp;.txt"> &lt;b&gt;&amp;.txt</a></li>`},
 		{name: "Indexes on, HEAD", method: "HEAD", target: "/idx/", status: 200, noBody: true},
 		{name: "Indexes off", target: "/noidx/", status: 403, contain: "<title>403 Forbidden</title>"},
 		{name: "POST to an unindexed directory", method: "POST", target: "/noidx/", status: 404},
@@ -311,6 +313,87 @@ func TestStaticLikeApache(t *testing.T) {
 		{name: "AddType", target: "/types/f.xyz", status: 200, want: h("Content-Type", "application/x-test")},
 		{name: "AddDefaultCharset on text/plain", target: "/types/f.txt", status: 200, want: h("Content-Type", "text/plain; charset=utf-8")},
 		{name: "ForceType", target: "/forced/f.txt", status: 200, want: h("Content-Type", "image/gif")},
+	})
+}
+
+// apacheListing is Apache 2.4.67's mod_autoindex page for the directory
+// TestListingLikeApache builds (default IndexOptions, "Options Indexes"),
+// byte for byte.
+const apacheListing = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">
+<html>
+ <head>
+  <title>Index of /listing</title>
+ </head>
+ <body>
+<h1>Index of /listing</h1>
+<ul><li><a href="/"> Parent Directory</a></li>
+<li><a href="%23x"> #x</a></li>
+<li><a href=".hidden"> .hidden</a></li>
+<li><a href="%3cb%3e&amp;.txt"> &lt;b&gt;&amp;.txt</a></li>
+<li><a href="B.txt"> B.txt</a></li>
+<li><a href="Zdir/"> Zdir/</a></li>
+<li><a href="a%20b.txt"> a b.txt</a></li>
+<li><a href="a.txt"> a.txt</a></li>
+<li><a href="./c:d.txt"> c:d.txt</a></li>
+<li><a href="pct%25.txt"> pct%.txt</a></li>
+<li><a href="q%3f.txt"> q?.txt</a></li>
+<li><a href="quote'%22.txt"> quote'&quot;.txt</a></li>
+<li><a href="s%20p&amp;%3cx%3e/"> s p&amp;&lt;x&gt;/</a></li>
+<li><a href="sub/"> sub/</a></li>
+<li><a href="x;y%5b1%5d%7b2%7d%7c%5e%60.txt"> x;y[1]{2}|^` + "`" + `.txt</a></li>
+<li><a href="%c3%a9.txt"> é.txt</a></li>
+</ul>
+</body></html>
+`
+
+// TestListingLikeApache compares the directory listing with Apache's for
+// names that need escaping, dot files, subdirectories, and symlinks that
+// "Options Indexes" (no FollowSymLinks) keeps out of the list; and the
+// O=D and P= query arguments, the listing of a subdirectory and HEAD.
+func TestListingLikeApache(t *testing.T) {
+	s := start(t, "<Directory {docs}/listing>", "Options Indexes", "</Directory>")
+	dir := filepath.Join(s.Root, "htdocs", "listing")
+	for _, d := range []string{"Zdir", "sub", "s p&<x>"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"a.txt", "#x", ".hidden", "<b>&.txt", "B.txt", "a b.txt", "c:d.txt", "pct%.txt", "q?.txt", `quote'".txt`, "x;y[1]{2}|^`.txt", "é.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "s p&<x>", "f"), []byte("f\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{"dirlink": "../dir", "broken": "nowhere"} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head := func(body string) string { return body[:strings.Index(body, "<ul>")] }
+	entries := func(lines ...string) string { return "<ul>" + strings.Join(lines, "\n") + "\n</ul>\n</body></html>\n" }
+	run(t, s, []tc{
+		{name: "listing", target: "/listing/", status: 200, body: apacheListing,
+			want: map[string]string{"Content-Type": "text/html;charset=ISO-8859-1", "Content-Length": fmt.Sprint(len(apacheListing))}},
+		{name: "HEAD has no Content-Length", method: "HEAD", target: "/listing/", status: 200, noBody: true,
+			want: map[string]string{"Content-Type": "text/html;charset=ISO-8859-1", "Content-Length": absent}},
+		{name: "O=D and P=", target: "/listing/?O=D;P=*.txt", status: 200, body: head(apacheListing) + entries(
+			`<li><a href="/"> Parent Directory</a></li>`,
+			`<li><a href="%c3%a9.txt"> é.txt</a></li>`,
+			`<li><a href="x;y%5b1%5d%7b2%7d%7c%5e%60.txt"> x;y[1]{2}|^`+"`"+`.txt</a></li>`,
+			`<li><a href="quote'%22.txt"> quote'&quot;.txt</a></li>`,
+			`<li><a href="q%3f.txt"> q?.txt</a></li>`,
+			`<li><a href="pct%25.txt"> pct%.txt</a></li>`,
+			`<li><a href="./c:d.txt"> c:d.txt</a></li>`,
+			`<li><a href="a.txt"> a.txt</a></li>`,
+			`<li><a href="a%20b.txt"> a b.txt</a></li>`,
+			`<li><a href="B.txt"> B.txt</a></li>`,
+			`<li><a href="%3cb%3e&amp;.txt"> &lt;b&gt;&amp;.txt</a></li>`)},
+		{name: "subdirectory", target: "/listing/s%20p&%3cx%3e/", status: 200,
+			body: strings.ReplaceAll(head(apacheListing), "Index of /listing", "Index of /listing/s p&amp;&lt;x&gt;") + entries(
+				`<li><a href="/listing/"> Parent Directory</a></li>`,
+				`<li><a href="f"> f</a></li>`)},
 	})
 }
 
