@@ -122,6 +122,7 @@ func RunChild() int {
 			eng.drain(time.Now().Add(500 * time.Millisecond))
 			done = true
 		case <-tick.C:
+			lc.Scoreboard.SetConns(spec.Slot, int(w.open.Load()), 0, 0, 0)
 			if why := retireReason(settings, w); why != "" {
 				lc.Log.Info("core", "child pid %d retiring: %s", os.Getpid(), why)
 				_, _ = io.WriteString(status, msgRetiring+"\n")

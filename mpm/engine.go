@@ -110,6 +110,9 @@ func (e *engine) deliver(s *acceptSocket, c net.Conn, worker int, release func()
 	tc := &timedConn{Conn: c, settings: e.gen.Load().server.Conn, worker: worker, release: release}
 	tc.outer = tc
 	tc.startHead()
+	if sw := e.workers.worker(worker); sw != nil {
+		sw.NewConnection()
+	}
 	e.workers.accepted.Add(1)
 	e.workers.open.Add(1)
 	s.deliver(tc)

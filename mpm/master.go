@@ -17,6 +17,7 @@ import (
 
 	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/modules/core"
+	"github.com/httpdg/httpdg/modules/status"
 	"github.com/httpdg/httpdg/mpm/scoreboard"
 	"github.com/httpdg/httpdg/phases"
 	"golang.org/x/sys/unix"
@@ -158,6 +159,7 @@ func RunMaster(lc *phases.Lifecycle, opts MasterOptions) error {
 		lc.Shutdown()
 		return err
 	}
+	m.recordGeneration(m.gen)
 	lc.Log.Notice("core", "httpdg (pid %d) %s MPM configured, starting %d children", os.Getpid(), settings.MPM, settings.StartServers)
 	for i := 0; i < settings.StartServers; i++ {
 		if err := m.spawn(m.gen); err != nil {
@@ -432,8 +434,17 @@ func (m *master) replaceGeneration(g *masterGen) {
 		old.snapshot.Close()
 		old.snapshot = nil
 	}
+	m.recordGeneration(g)
+}
+
+// recordGeneration puts g on the scoreboard's global record.
+func (m *master) recordGeneration(g *masterGen) {
 	m.board.SetRestart(g.number, time.Now())
 	m.board.SetMPM(g.settings.MPM)
+	m.board.SetActive(g.settings.MaxChildren, g.settings.ThreadsPerChild)
+	st := status.GlobalOf(g.cfg)
+	m.board.SetExtended(st.Extended())
+	m.board.SetRequestTail(st.RequestTail())
 }
 
 // finishRestart ends a restart once the new children accept: the sockets
@@ -646,19 +657,7 @@ func (m *master) newGeneration() (*masterGen, error) {
 	for _, a := range s.Listen {
 		g.listen = append(g.listen, hostPort(a))
 	}
-	m.board.SetExtended(extendedStatus(s.Config))
 	return g, nil
-}
-
-// extendedStatus is ExtendedStatus (On unless set Off, as with Apache 2.4
-// when mod_status is loaded).
-func extendedStatus(cfg *config.Config) bool {
-	for _, n := range cfg.Tree {
-		if strings.EqualFold(n.Name, "ExtendedStatus") && len(n.Args) == 1 {
-			return !strings.EqualFold(n.Args[0], "off")
-		}
-	}
-	return true
 }
 
 // bind opens the sockets of addrs the master does not have yet (or takes

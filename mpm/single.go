@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/httpdg/httpdg/modules/status"
 	"github.com/httpdg/httpdg/mpm/scoreboard"
 	"github.com/httpdg/httpdg/phases"
 	"golang.org/x/sys/unix"
@@ -36,7 +37,10 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 	lc.Scoreboard, lc.Server.Scoreboard = board, board
 	board.SetMPM(settings.MPM)
 	board.SetRestart(lc.Process.Generation, time.Now())
-	board.SetExtended(extendedStatus(lc.Server.Config))
+	board.SetActive(1, settings.ThreadsPerChild)
+	st := status.GlobalOf(lc.Server.Config)
+	board.SetExtended(st.Extended())
+	board.SetRequestTail(st.RequestTail())
 	board.SetProcess(0, os.Getpid(), lc.Process.Generation)
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()

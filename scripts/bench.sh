@@ -33,9 +33,26 @@ function handle(r)
 end
 L
 port=18190
-cat > "$root/conf/httpd.conf" <<C
+declare -A mpmconf=(
+	[prefork]="StartServers 64
+MinSpareServers 8
+MaxSpareServers 128
+ServerLimit 128
+MaxRequestWorkers 128"
+	[worker]="StartServers 2
+ThreadsPerChild 25"
+	[event]="StartServers 2
+ThreadsPerChild 25"
+)
+trap 'rm -rf "$bin"' EXIT
+echo
+echo "== serving: wrk -t1 -c$conns -d$dur ($(nproc) cores), per MPM"
+for mpm in prefork worker event; do
+	cat > "$root/conf/httpd.conf" <<C
 Listen 127.0.0.1:$port
 ServerName localhost
+MPM $mpm
+${mpmconf[$mpm]}
 DocumentRoot htdocs
 <Directory htdocs>
   Require all granted
@@ -44,19 +61,26 @@ LuaScope thread
 LuaCodeCache forever
 LuaMapHandler ^/lua\$ $root/lua/hello.lua handle
 C
-"$bin/httpdg" -d "$root" -k start
-stop() { "$bin/httpdg" -d "$root" -k stop || true; rm -rf "$bin"; }
-trap stop EXIT
-echo
-echo "== serving: wrk -t1 -c$conns -d$dur (httpdg, $(nproc) cores)"
-for path in index.html lua; do
-	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/$path" || true)
-	if [[ $code != 200 ]]; then
-		echo "/$path answers $code: skipped"
-		continue
-	fi
-	rps=$(wrk -t1 -c"$conns" -d"$dur" "http://127.0.0.1:$port/$path" | awk '/Requests\/sec/{print $2}')
-	printf '%-12s %10s req/s\n' "/$path" "$rps"
+	t0=$(date +%s%N)
+	"$bin/httpdg" -d "$root" -k start
+	until curl -s -o /dev/null "http://127.0.0.1:$port/index.html"; do :; done
+	t1=$(date +%s%N)
+	echo "-- $mpm: -k start to the first 200: $(( (t1 - t0) / 1000000 )) ms"
+	master=$(cat "$root/logs/httpd.pid" 2>/dev/null || cat "$root/logs/httpdg.pid")
+	kids=$(pgrep -P "$master" | head -4)
+	for k in $kids; do
+		awk -v pid="$k" '/^Rss:/{r=$2} /^Pss:/{p=$2} END{printf "   child %s idle: RSS %d KiB, PSS %d KiB\n", pid, r, p}' "/proc/$k/smaps_rollup"
+	done
+	for path in index.html lua; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/$path" || true)
+		if [[ $code != 200 ]]; then
+			echo "   /$path answers $code: skipped"
+			continue
+		fi
+		rps=$(wrk -t1 -c"$conns" -d"$dur" "http://127.0.0.1:$port/$path" | awk '/Requests\/sec/{print $2}')
+		printf '   %-12s %10s req/s\n' "/$path" "$rps"
+	done
+	"$bin/httpdg" -d "$root" -k stop || true
 done
 
 anchors=../shared/bench/anchors.sh

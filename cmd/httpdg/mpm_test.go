@@ -54,7 +54,7 @@ func (s *syncBuffer) String() string {
 
 // mpmConf is a config for mpm on port with a server-status handler.
 func mpmConf(port int, mpm string, lines ...string) string {
-	return fmt.Sprintf("Listen 127.0.0.1:%d\nServerName localhost\nMPM %s\nLogLevel info\n"+
+	return fmt.Sprintf("Listen 127.0.0.1:%d\nServerName localhost\nMPM %s\nLogLevel info\nKeepAliveTimeout 1\n"+
 		"<Location /server-status>\n  SetHandler server-status\n</Location>\n", port, mpm) + strings.Join(lines, "\n") + "\n"
 }
 
