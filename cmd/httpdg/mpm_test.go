@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -711,4 +712,42 @@ func TestPreforkIdleMaintenance(t *testing.T) {
 	}
 	a := m.auto()
 	t.Logf("scoreboard after the burst: %s", a["Scoreboard"])
+}
+
+// Started as root with User/Group, the master stays root and its
+// children run as that user.
+func TestChildrenRunAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody")
+	}
+	port := freePort(t)
+	root := writeConf(t, map[string]string{"conf/httpd.conf": mpmConf(port, "event", append(mpmSettings["event"], "User nobody", "Group #"+u.Gid)...)})
+	m := startMaster(t, root, port)
+	kids := m.waitChildren(2, 5*time.Second)
+	uidOf := func(pid int) string {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" {
+				return f[1]
+			}
+		}
+		return ""
+	}
+	if got := uidOf(m.pid()); got != "0" {
+		t.Errorf("master uid %s, want 0", got)
+	}
+	for _, k := range kids {
+		if got := uidOf(k); got != u.Uid {
+			t.Errorf("child %d uid %s, want %s (nobody)", k, got, u.Uid)
+		}
+	}
+	// The sockets and logs came from the master: the child serves (the
+	// status page needs no file).
+	if code := get(t, port, "/server-status?auto"); code != 200 {
+		t.Errorf("server-status from a child running as nobody: %d", code)
+	}
 }

@@ -17,7 +17,7 @@ var builtServerDirectives = map[string]bool{"ErrorLog": true, "LogLevel": true, 
 	"Listen": true, "ServerName": true, "ServerAlias": true, "DocumentRoot": true, "KeepAlive": true,
 	"KeepAliveTimeout": true, "MaxKeepAliveRequests": true, "Protocols": true,
 	"LimitRequestLine": true, "LimitRequestFieldSize": true, "LimitRequestFields": true, "TraceEnable": true,
-	"PidFile": true, "Timeout": true}
+	"PidFile": true, "Timeout": true, "User": true, "Group": true, "ControlSocket": true, "GracefulShutdownTimeout": true}
 
 func serverDirectives() []*config.Directive {
 	ds := declareServerDirectives()
