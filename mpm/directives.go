@@ -134,7 +134,7 @@ func directives() []*config.Directive {
 			Name: d.name, Form: config.Take1, Contexts: config.ServerOnly, Help: d.help,
 			// The master and children act on all of them but ListenBacklog
 			// (Go's listen(2) uses the kernel's somaxconn).
-			Built: d.name != "ListenBacklog",
+			Built:   d.name != "ListenBacklog",
 			Handler: func(c *config.Cmd) error { return handle(c, d) },
 		})
 	}
