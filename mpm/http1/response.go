@@ -137,7 +137,7 @@ func (w *response) WriteHeader(code int) {
 	}
 	w.connValues = h["Connection"]
 	_, w.haveType = h["Content-Type"]
-	w.haveEncoding = h.Get("Content-Encoding") != ""
+	w.haveEncoding = len(h["Content-Encoding"]) > 0 && h["Content-Encoding"][0] != ""
 	dropLength := w.contentLength < 0 || !w.bodyAllowed
 	drop304 := code == http.StatusNotModified
 
@@ -484,8 +484,9 @@ func (w *response) finish() {
 		}
 		c.wend = w.appendTo(c.wend, "0\r\n\r\n")
 	}
-	if c.srv.WriteTimeout <= 0 {
-		// The idle deadline is counted from here.
+	if c.srv.WriteTimeout <= 0 || c.wend == c.wstart {
+		// The idle deadline is counted from here (a write under
+		// WriteTimeout takes the time itself).
 		c.now = time.Now()
 	}
 	w.flush()
@@ -498,6 +499,10 @@ func (w *response) finish() {
 	}
 	if !w.closeAfter && !c.body.discardRest() {
 		w.closeAfter = true
+	}
+	if w.closeAfter && !c.body.sawEOF {
+		// Closing on an unread body: linger, or the kernel may answer
+		// the unread bytes with a reset that destroys the response.
 		c.linger = true
 	}
 }

@@ -803,3 +803,92 @@ func (c countingConn) Write(p []byte) (int, error) {
 	c.writes <- len(p)
 	return c.Conn.Write(p)
 }
+
+// TestEdgesOfTheBuffer: heads past the read buffer and the write buffer,
+// a long Connection value, 1xx answers.
+func TestEdgesOfTheBuffer(t *testing.T) {
+	huge := strings.Repeat("v", 40<<10) // a field bigger than the 32 KB write buffer
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hugefield":
+			w.Header().Set("X-Huge", huge)
+			io.WriteString(w, "small body")
+		case "/longconn":
+			w.Header().Set("Connection", strings.Repeat("token-", 40)+"end")
+			io.WriteString(w, "ok")
+		case "/hints":
+			w.Header().Set("Link", "</s.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			w.Header().Del("Link")
+			io.WriteString(w, "final")
+		default:
+			fmt.Fprintf(w, "cookie %d", len(r.Header.Get("Cookie")))
+		}
+	})
+	s := &Server{}
+	addr := startServer(t, s, h)
+	c := dial(t, addr)
+
+	c.send("GET / HTTP/1.1\r\nHost: x\r\nCookie: " + strings.Repeat("c", 9000) + "\r\n\r\n")
+	if r := c.response("GET"); r.body != "cookie 9000" {
+		t.Errorf("long request field: %q", r.body)
+	}
+	c.send("GET /hugefield HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.response("GET"); r.body != "small body" || r.header.Get("X-Huge") != huge {
+		t.Errorf("huge response field: body %q, field of %d bytes", r.body, len(r.header.Get("X-Huge")))
+	}
+	c.send("GET /longconn HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.response("GET"); r.body != "ok" || !strings.HasSuffix(r.header.Get("Connection"), "end") {
+		t.Errorf("long Connection value: %q\n%s", r.body, r.raw)
+	}
+	c.send("GET /hints HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.response("GET"); r.status != 103 || r.header.Get("Link") == "" {
+		t.Errorf("103: %d\n%s", r.status, r.raw)
+	}
+	if r := c.response("GET"); r.status != 200 || r.body != "final" || r.header.Get("Link") != "" {
+		t.Errorf("after 103: %d %q\n%s", r.status, r.body, r.raw)
+	}
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.response("GET"); r.body != "cookie 0" {
+		t.Errorf("after all that, %q", r.body)
+	}
+}
+
+// TestIOTimeouts: ReadTimeout and WriteTimeout bound each read and write,
+// so a client that stalls frees the handler with an error.
+func TestIOTimeouts(t *testing.T) {
+	errs := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/read" {
+			_, err := io.ReadAll(r.Body)
+			errs <- err
+			return
+		}
+		chunk := make([]byte, 1<<20)
+		for i := 0; i < 256; i++ { // far more than the socket buffers hold
+			if _, err := w.Write(chunk); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	})
+	s := &Server{ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond}
+	addr := startServer(t, s, h)
+	for _, req := range []string{
+		"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf.",
+		"GET /write HTTP/1.1\r\nHost: x\r\n\r\n", // and never read
+	} {
+		c := dial(t, addr)
+		c.send(req)
+		select {
+		case err := <-errs:
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Errorf("%q: handler got %v, want a timeout", req[:10], err)
+			}
+		case <-time.After(testTimeout):
+			t.Fatalf("%q: handler still blocked", req[:10])
+		}
+	}
+}
