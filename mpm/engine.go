@@ -18,6 +18,7 @@ import (
 
 	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/modules/core"
+	"github.com/httpdg/httpdg/mpm/http1"
 	"github.com/httpdg/httpdg/mpm/scoreboard"
 	"github.com/httpdg/httpdg/phases"
 	"golang.org/x/sys/unix"
@@ -61,7 +62,16 @@ type listening struct {
 	addr phases.ListenAddr
 	file *os.File
 	ln   *connListener
-	srv  *http.Server
+	srv  httpServer
+}
+
+// httpServer is what serves a listening socket's connections: mpm/http1
+// for plain HTTP (one write per response, no per-request background read),
+// net/http for TLS, where ALPN may pick h2.
+type httpServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
 }
 
 // connState is one client connection: its conn_rec and pool.
@@ -152,20 +162,36 @@ func (e *engine) activate(g *generation) error {
 		}
 		l := &listening{addr: a, file: f, ln: newConnListener(socketAddr(f))}
 		var ln net.Listener = l.ln
+		cs := g.server.Conn
 		if g.server.TLS[a.Port] != nil {
 			ln = tls.NewListener(ln, e.tlsConfig(a.Port))
+			srv := &http.Server{
+				Handler:           e,
+				ReadHeaderTimeout: cs.Timeout,
+				IdleTimeout:       cs.KeepAliveTimeout,
+				MaxHeaderBytes:    headerBudget(cs),
+				ConnContext:       e.connContext,
+				ConnState:         e.connStateChange,
+				ErrorLog:          log.New(io.Discard, "", 0),
+			}
+			srv.SetKeepAlivesEnabled(cs.KeepAlive)
+			l.srv = srv
+		} else {
+			srv := &http1.Server{
+				Handler:           e,
+				ReadHeaderTimeout: cs.Timeout,
+				ReadTimeout:       cs.Timeout,
+				WriteTimeout:      cs.Timeout,
+				IdleTimeout:       cs.KeepAliveTimeout,
+				MaxHeaderBytes:    headerBudget(cs),
+				ConnContext:       e.connContext,
+				ConnState:         e.connStateChange,
+				ErrorResponse:     apacheErrorResponse,
+				ErrorLog:          log.New(io.Discard, "", 0),
+			}
+			srv.SetKeepAlivesEnabled(cs.KeepAlive)
+			l.srv = srv
 		}
-		cs := g.server.Conn
-		l.srv = &http.Server{
-			Handler:           e,
-			ReadHeaderTimeout: cs.Timeout,
-			IdleTimeout:       cs.KeepAliveTimeout,
-			MaxHeaderBytes:    headerBudget(cs),
-			ConnContext:       e.connContext,
-			ConnState:         e.connStateChange,
-			ErrorLog:          log.New(io.Discard, "", 0),
-		}
-		l.srv.SetKeepAlivesEnabled(cs.KeepAlive)
 		e.listeners[key] = l
 		go func() { _ = l.srv.Serve(ln) }()
 	}
@@ -325,7 +351,14 @@ func (e *engine) closeAll() {
 	}
 }
 
-func shutdownServer(srv *http.Server, timeout time.Duration) {
+// apacheErrorResponse is Apache's page for a request refused before any
+// phase runs (a malformed request line or head, a timeout).
+func apacheErrorResponse(status int) (http.Header, []byte) {
+	h := http.Header{"Content-Type": {"text/html; charset=iso-8859-1"}}
+	return h, []byte(errorPageNotes(status, "GET", "", ""))
+}
+
+func shutdownServer(srv httpServer, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
@@ -675,6 +708,16 @@ func (rw *responseWriter) WriteHeader(status int) {
 		if rw.r.Conn != nil {
 			rw.r.Conn.Keepalive = false
 		}
+	} else if c := rw.r.Conn; c != nil && c.Keepalive && hasToken(rw.r.HeadersIn.Values("Connection"), "keep-alive") {
+		// ap_set_keepalive: a client that asked for keep-alive is told
+		// for how long and how many more requests.
+		cs := rw.r.Server.Conn
+		ka := "timeout=" + strconv.Itoa(int(cs.KeepAliveTimeout/time.Second))
+		if cs.MaxKeepAliveRequests > 0 {
+			ka += ", max=" + strconv.Itoa(cs.MaxKeepAliveRequests-c.Keepalives)
+		}
+		h.Set("Keep-Alive", ka)
+		h.Set("Connection", "Keep-Alive")
 	}
 	rw.r.Status = status
 	rw.w.WriteHeader(status)
@@ -742,4 +785,17 @@ func wireName(k string) string {
 		return w
 	}
 	return k
+}
+
+// hasToken reports whether a comma-separated header's values hold token
+// (case-insensitive).
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -203,6 +203,15 @@ func (c *timedConn) refuse(status int, why string) {
 	_ = c.Conn.Close()
 }
 
+// CloseWrite half-closes the TCP connection (a lingering close after an
+// error answer).
+func (c *timedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // ReadFrom lets net/http reach the TCP connection's ReadFrom (sendfile).
 func (c *timedConn) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {

@@ -51,6 +51,10 @@ func TestApacheParity(t *testing.T) {
 			var line string
 			if c.Log != "" && !gap(c, "log") {
 				line = accessLog.next(t)
+			} else {
+				// No line is checked: pass over any the request wrote, so
+				// the next row reads its own.
+				accessLog.skip()
 			}
 			diffs := compare(c, a, port, line)
 			if c.Log != "" && gap(c, "log") {
@@ -152,6 +156,16 @@ func maskLog(line string, port int) string {
 type logTail struct {
 	file string
 	seen int
+}
+
+// skip passes over every complete line written so far. The engine writes
+// a request's line before the response's last bytes leave, so by the time
+// the answer is read its line, if any, is there.
+func (l *logTail) skip() {
+	b, _ := os.ReadFile(l.file)
+	if i := strings.LastIndexByte(string(b), '\n'); i >= l.seen {
+		l.seen = i + 1
+	}
 }
 
 // next waits (up to 5 s: the line is written just after the response)

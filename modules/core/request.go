@@ -159,7 +159,9 @@ func translateName(r *phases.Request) (phases.Status, error) {
 	if r.Filename != "" {
 		return phases.DECLINED, nil
 	}
-	if !strings.HasPrefix(r.URI, "/") {
+	// "*" (OPTIONS *) maps like a name in the document root, as in
+	// Apache, where nothing is found and OPTIONS answers for the server.
+	if !strings.HasPrefix(r.URI, "/") && r.URI != "*" {
 		return http.StatusBadRequest, nil
 	}
 	if strings.ContainsRune(r.URI, 0) {

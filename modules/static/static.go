@@ -145,7 +145,11 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPost:
 	case http.MethodOptions:
-		r.HeadersOut.Set("Allow", allow(r))
+		// OPTIONS * asks about the server, not a resource: Apache answers
+		// without an Allow.
+		if r.URI != "*" {
+			r.HeadersOut.Set("Allow", allow(r))
+		}
 		r.HeadersOut.Set("Content-Length", "0")
 		r.Output.WriteHeader(http.StatusOK)
 		return phases.OK, nil
