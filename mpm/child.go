@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,6 +70,14 @@ func RunChild() int {
 	// master decides for its children.
 	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGWINCH, syscall.SIGPIPE)
 
+	if path := os.Getenv("HTTPDG_CPUPROFILE"); path != "" {
+		// For finding where a child's time goes: <path>.<pid>.
+		if f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid())); err == nil {
+			if err := pprof.StartCPUProfile(f); err == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	status := os.NewFile(uintptr(spec.StatusFD), "status")
 	life := os.NewFile(uintptr(spec.LifeFD), "life")
 	lc, cfg, err := rebuildGeneration(spec)
