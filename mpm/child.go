@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -78,6 +79,7 @@ func RunChild() int {
 			}
 		}
 	}
+	nameProcess()
 	status := os.NewFile(uintptr(spec.StatusFD), "status")
 	life := os.NewFile(uintptr(spec.LifeFD), "life")
 	lc, cfg, err := rebuildGeneration(spec)
@@ -225,4 +227,18 @@ func rebuildGeneration(spec *childSpec) (*phases.Lifecycle, *config.Config, erro
 	err = lc.RunChildGeneration(phases.ChildGeneration{Config: cfg, RestartCount: spec.RestartCount,
 		Generation: spec.Generation, Files: phases.InheritedFiles(files)})
 	return lc, cfg, err
+}
+
+// nameProcess gives the child the master's command name: it was started
+// through /proc/self/exe, so ps, pgrep and killall would see "exe".
+func nameProcess() {
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	name := filepath.Base(exe)
+	if len(name) > 15 {
+		name = name[:15] // TASK_COMM_LEN
+	}
+	_ = os.WriteFile(fmt.Sprintf("/proc/self/task/%d/comm", os.Getpid()), []byte(name), 0)
 }

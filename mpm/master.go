@@ -148,6 +148,10 @@ func RunMaster(lc *phases.Lifecycle, opts MasterOptions) error {
 	defer lifeR.Close()
 	m := &master{lc: lc, opts: opts, board: board, sockets: map[string]*os.File{}, children: map[int]*child{},
 		events: make(chan childEvent, 64), lifeR: lifeR, lifeW: lifeW, spawnRate: 1}
+	if _, err := childCredential(lc.Server.Config); err != nil {
+		lc.Shutdown()
+		return err
+	}
 	if _, err := m.bind(lc.Server.Listen); err != nil {
 		lc.Log.Error("core", "%v", err)
 		m.closeAllSockets()
@@ -335,6 +339,11 @@ func (m *master) beginRestart(graceful bool, why string, reply func(error)) {
 	}
 	cfg, err := m.lc.Load()
 	if err != nil {
+		m.lc.Log.Error("core", "restart aborted, generation %d goes on serving: %v", m.lc.Process.Generation, err)
+		reply(err)
+		return
+	}
+	if _, err := childCredential(cfg); err != nil {
 		m.lc.Log.Error("core", "restart aborted, generation %d goes on serving: %v", m.lc.Process.Generation, err)
 		reply(err)
 		return
@@ -803,7 +812,17 @@ func childCredential(cfg *config.Config) (*syscall.Credential, error) {
 		}
 		gid, _ = strconv.Atoi(grp.Gid)
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
+	// Apache calls initgroups(User, Group): the user's own supplementary
+	// groups, never the master's (root's).
+	groups := []uint32{uint32(gid)}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, id := range ids {
+			if n, err := strconv.Atoi(id); err == nil && n != gid {
+				groups = append(groups, uint32(n))
+			}
+		}
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups}, nil
 }
 
 // lookupUser accepts a name or Apache's "#uid".

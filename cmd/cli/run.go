@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,6 +111,10 @@ func runMaster(args *Args, cfg *config.Config, sigs <-chan os.Signal, ready func
 	opts.Commands = commands
 	done := make(chan struct{})
 	ctl, err := ctlsock.Listen(controlSocketPath(cfg))
+	if errors.Is(err, ctlsock.ErrInUse) {
+		// Another server would get this one's -k commands.
+		return err
+	}
 	if err != nil {
 		// Signals still work; -k falls back to them.
 		fmt.Fprintf(stderr, "httpdg: control socket: %v (-k commands fall back to signals)\n", err)

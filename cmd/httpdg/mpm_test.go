@@ -570,6 +570,13 @@ func TestKillNine(t *testing.T) {
 		"StartServers 2", "ThreadsPerChild 4", "MinSpareThreads 8", "MaxSpareThreads 16", "ServerLimit 4")})
 	m := startMaster(t, root, port)
 	kids := m.waitChildren(2, 5*time.Second)
+	// Children carry the binary's name (they are started through
+	// /proc/self/exe), so ps -C, pgrep and killall find them.
+	for _, k := range kids {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", k)); strings.TrimSpace(string(b)) != filepath.Base(binary) {
+			t.Errorf("child %d is named %q, want %q", k, strings.TrimSpace(string(b)), filepath.Base(binary))
+		}
+	}
 	if err := syscall.Kill(kids[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -755,5 +762,37 @@ func TestChildrenRunAsUser(t *testing.T) {
 	// status page needs no file).
 	if code := get(t, port, "/server-status?auto"); code != 200 {
 		t.Errorf("server-status from a child running as nobody: %d", code)
+	}
+}
+
+// A master that cannot run its children as User fails at start, with the
+// reason, instead of starting none.
+func TestUnknownUserFailsStart(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("User applies only when started as root")
+	}
+	port := freePort(t)
+	root := writeConf(t, map[string]string{"conf/httpd.conf": mpmConf(port, "event", append(mpmSettings["event"], "User no-such-user-httpdg")...)})
+	r := run(t, nil, "-d", root, "-D", "FOREGROUND")
+	if r.code != 1 || !strings.Contains(r.stderr, "User no-such-user-httpdg") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// A second master whose ControlSocket a running one uses refuses to start:
+// it would take the first one's -k commands.
+func TestSecondMasterOnSameControlSocket(t *testing.T) {
+	port := freePort(t)
+	first := writeConf(t, map[string]string{"conf/httpd.conf": mpmConf(port, "event", mpmSettings["event"]...)})
+	startMaster(t, first, port)
+	port2 := freePort(t)
+	second := writeConf(t, map[string]string{"conf/httpd.conf": mpmConf(port2, "event", append(mpmSettings["event"],
+		"ControlSocket "+filepath.Join(first, "logs", "httpdg.sock"))...)})
+	r := run(t, nil, "-d", second, "-D", "FOREGROUND")
+	if r.code != 1 || !strings.Contains(r.stderr, "another server uses it") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if code := get(t, port, "/"); code != 200 {
+		t.Fatalf("the first server: %d", code)
 	}
 }

@@ -66,6 +66,9 @@ const maxSocketPath = 107
 // (permission, timeout) are not ErrNoServer: a server may be there.
 var ErrNoServer = errors.New("no server is listening on the control socket")
 
+// ErrInUse is returned by Listen when a live server answers on the path.
+var ErrInUse = errors.New("another server uses it (is httpdg already running?)")
+
 // PermissionDenied is the Error of the Response a peer of another uid gets.
 const PermissionDenied = "permission denied"
 
@@ -175,7 +178,7 @@ func checkNotInUse(path string) error {
 	c, err := net.DialTimeout("unix", path, 2*time.Second)
 	if err == nil {
 		c.Close()
-		return fmt.Errorf("control socket %s: another server uses it (is httpdg already running?)", path)
+		return fmt.Errorf("control socket %s: %w", path, ErrInUse)
 	}
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("control socket %s: checking whether a server uses it: %w", path, err)
