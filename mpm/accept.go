@@ -23,6 +23,12 @@ type acceptor struct {
 	mu      sync.Mutex
 	sockets []*acceptSocket
 	stopped bool
+	// stopCh closes on stop (it also wakes a gate waiting for a worker);
+	// done closes when run has returned: no connection is being accepted
+	// or delivered any more.
+	stopCh chan struct{}
+	done   chan struct{}
+	once   sync.Once
 }
 
 // acceptSocket is one listening socket and where its connections go.
@@ -41,7 +47,7 @@ func newAcceptor() (*acceptor, error) {
 		w.Close()
 		return nil, err
 	}
-	return &acceptor{wakeR: r, wakeW: w}, nil
+	return &acceptor{wakeR: r, wakeW: w, stopCh: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
 // setSockets replaces the socket set; the poll in progress restarts.
@@ -59,7 +65,19 @@ func (a *acceptor) stop() {
 	a.mu.Lock()
 	a.stopped = true
 	a.mu.Unlock()
+	a.once.Do(func() { close(a.stopCh) })
 	a.wake()
+}
+
+// stopAndWait stops the acceptor and waits until a connection it was
+// accepting has been delivered, so closing the listeners after it cannot
+// drop an accepted connection (its client would see a reset).
+func (a *acceptor) stopAndWait() {
+	a.stop()
+	select {
+	case <-a.done:
+	case <-time.After(5 * time.Second): // a deliver stuck on a dead server: do not hang the exit
+	}
 }
 
 func (a *acceptor) isStopped() bool {
@@ -71,9 +89,10 @@ func (a *acceptor) isStopped() bool {
 // run accepts until stop: gate blocks until a worker may take a connection
 // and returns the worker and what releases it (ok false: stop); the
 // connection is handed to deliver with them.
-func (a *acceptor) run(gate func() (worker int, release func(), ok bool), deliver func(s *acceptSocket, c net.Conn, worker int, release func())) {
+func (a *acceptor) run(gate func(stop <-chan struct{}) (worker int, release func(), ok bool), deliver func(s *acceptSocket, c net.Conn, worker int, release func())) {
+	defer close(a.done)
 	for {
-		worker, release, ok := gate()
+		worker, release, ok := gate(a.stopCh)
 		if !ok {
 			return
 		}

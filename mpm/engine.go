@@ -293,7 +293,7 @@ func (e *engine) addrs() []string {
 // shutdown stops accepting, then stops every server, letting requests in
 // flight finish until the deadline.
 func (e *engine) shutdown(timeout time.Duration) {
-	e.acceptor.stop()
+	e.acceptor.stopAndWait()
 	e.workers.close()
 	e.mu.Lock()
 	ls := e.listeners
@@ -312,7 +312,7 @@ func (e *engine) shutdown(timeout time.Duration) {
 // listening sockets (the master and the other children keep theirs, so
 // connections in the queue wait for them).
 func (e *engine) stopAccepting() {
-	e.acceptor.stop()
+	e.acceptor.stopAndWait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, l := range e.listeners {

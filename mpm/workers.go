@@ -69,12 +69,14 @@ func (w *workers) close() { w.once.Do(func() { close(w.closed) }) }
 // connGate is the acceptor's gate: it waits for a worker (prefork,
 // worker) or a connection budget (event) and returns what releases it
 // with the worker index bound to the connection (-1 for event).
-func (w *workers) connGate() (worker int, release func(), ok bool) {
+func (w *workers) connGate(stop <-chan struct{}) (worker int, release func(), ok bool) {
 	if w.perRequest {
 		select {
 		case w.conns <- struct{}{}:
 			return -1, func() { <-w.conns }, true
 		case <-w.closed:
+			return -1, nil, false
+		case <-stop:
 			return -1, nil, false
 		}
 	}
@@ -82,6 +84,8 @@ func (w *workers) connGate() (worker int, release func(), ok bool) {
 	case i := <-w.free:
 		return i, func() { w.setState(i, scoreboard.Idle); w.free <- i }, true
 	case <-w.closed:
+		return -1, nil, false
+	case <-stop:
 		return -1, nil, false
 	}
 }
