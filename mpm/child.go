@@ -94,6 +94,7 @@ func RunChild() int {
 		connLimit = int(float64(settings.ThreadsPerChild) * (1 + settings.AsyncRequestWorkerFactor))
 	}
 	w := newWorkers(settings.ThreadsPerChild, settings.MPM == "event", connLimit, lc.Scoreboard, spec.Slot)
+	w.maxConns = int64(settings.MaxConnectionsPerChild)
 	sockets := map[string]*os.File{}
 	for _, l := range spec.Listeners {
 		sockets[l.Key] = os.NewFile(uintptr(l.FD), "listener "+l.Key)
@@ -127,6 +128,11 @@ func RunChild() int {
 				eng.drain(time.Now().Add(grace))
 			}
 			done = true
+		case <-w.full:
+			lc.Log.Info("core", "child pid %d retiring: MaxConnectionsPerChild %d reached", os.Getpid(), settings.MaxConnectionsPerChild)
+			_, _ = io.WriteString(status, msgRetiring+"\n")
+			eng.drain(time.Now().Add(grace))
+			done = true
 		case <-masterGone:
 			// No master to replace us or to tell us more: leave within a
 			// second, letting what is in flight finish if it can.
@@ -149,9 +155,6 @@ func RunChild() int {
 
 // retireReason says why a child should leave on its own, or "".
 func retireReason(s Settings, w *workers) string {
-	if s.MaxConnectionsPerChild > 0 && w.accepted.Load() >= int64(s.MaxConnectionsPerChild) {
-		return fmt.Sprintf("MaxConnectionsPerChild %d reached", s.MaxConnectionsPerChild)
-	}
 	if s.MaxMemPerChild > 0 {
 		if rss := residentBytes(); rss > s.MaxMemPerChild {
 			return fmt.Sprintf("resident memory %d bytes is above MaxMemPerChild %d", rss, s.MaxMemPerChild)

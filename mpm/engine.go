@@ -123,9 +123,14 @@ func (e *engine) deliver(s *acceptSocket, c net.Conn, worker int, release func()
 	if sw := e.workers.worker(worker); sw != nil {
 		sw.NewConnection()
 	}
-	e.workers.accepted.Add(1)
+	last := e.workers.countConnection()
 	e.workers.open.Add(1)
 	s.deliver(tc)
+	if last {
+		// MaxConnectionsPerChild: this child accepts no more; the rest of
+		// the queue is for the others.
+		e.acceptor.stop()
+	}
 }
 
 // pause waits for the requests in flight and holds new ones until resume.

@@ -27,13 +27,29 @@ type workers struct {
 	once     sync.Once
 	open     atomic.Int64 // connections open
 	accepted atomic.Int64 // connections accepted, for MaxConnectionsPerChild
+	// maxConns is MaxConnectionsPerChild (0: none); full closes when the
+	// child has accepted that many.
+	maxConns int64
+	full     chan struct{}
+	fullOnce sync.Once
+}
+
+// countConnection counts an accepted connection and reports whether it
+// was the child's last (MaxConnectionsPerChild).
+func (w *workers) countConnection() bool {
+	n := w.accepted.Add(1)
+	if w.maxConns > 0 && n >= w.maxConns {
+		w.fullOnce.Do(func() { close(w.full) })
+		return true
+	}
+	return false
 }
 
 // newWorkers makes n workers in process slot slot of board (nil: no
 // scoreboard); perRequest is the event MPM's binding, with connLimit
 // connections at most.
 func newWorkers(n int, perRequest bool, connLimit int, board *scoreboard.Board, slot int) *workers {
-	w := &workers{perRequest: perRequest, free: make(chan int, n), board: board, slot: slot, closed: make(chan struct{})}
+	w := &workers{perRequest: perRequest, free: make(chan int, n), board: board, slot: slot, closed: make(chan struct{}), full: make(chan struct{})}
 	for i := 0; i < n; i++ {
 		w.free <- i
 		w.setState(i, scoreboard.Idle)

@@ -708,6 +708,12 @@ func TestPreforkIdleMaintenance(t *testing.T) {
 			t.Fatalf("after the growth, steps %v: want -1 each", steps[len(want):])
 		}
 	}
+	// The scoreboard agrees with /proc (within a child leaving meanwhile).
+	onBoard := scoreboardProcesses(t, m, "prefork")
+	inProc := len(children(m.pid()))
+	if d := onBoard - inProc; d < -1 || d > 1 {
+		t.Errorf("scoreboard shows %d processes, /proc %d", onBoard, inProc)
+	}
 	// The slow clients leave: their children idle too, one retires a
 	// second.
 	for _, c := range slow {
@@ -795,4 +801,134 @@ func TestSecondMasterOnSameControlSocket(t *testing.T) {
 	if code := get(t, port, "/"); code != 200 {
 		t.Fatalf("the first server: %d", code)
 	}
+}
+
+// Under systemd (Type=notify) the master says READY=1 once its children
+// accept, RELOADING=1 then READY=1 around a graceful restart, STOPPING=1 on
+// stop; with socket activation it serves on the socket it was given.
+func TestSystemdNotifyAndSocketActivation(t *testing.T) {
+	dir := t.TempDir()
+	notifyPath := filepath.Join(dir, "notify")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	messages := make(chan string, 16)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, _, err := notify.ReadFromUnix(buf)
+			if err != nil {
+				return
+			}
+			messages <- string(buf[:n])
+		}
+	}()
+	expect := func(prefix string) {
+		t.Helper()
+		select {
+		case m := <-messages:
+			if !strings.HasPrefix(m, prefix) {
+				t.Fatalf("sd_notify got %q, want %s", m, prefix)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no %s from the master", prefix)
+		}
+	}
+
+	// The socket systemd would have bound: the master must not bind it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	lnFile, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	root := writeConf(t, map[string]string{"conf/httpd.conf": mpmConf(port, "event", mpmSettings["event"]...), "htdocs/index.html": "hi\n"})
+	// LISTEN_PID must be the master's own pid: set it in a shell that then
+	// becomes the master.
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, binary, "-d", root, "-D", "FOREGROUND")
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "LISTEN_FDS=1")
+	cmd.ExtraFiles = []*os.File{lnFile}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lnFile.Close()
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	expect("READY=1")
+	if code := get(t, port, "/"); code != 200 {
+		t.Fatalf("GET on the activated socket: %d", code)
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	expect("RELOADING=1")
+	expect("READY=1")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	expect("STOPPING=1")
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("master did not stop")
+	}
+	if strings.Contains(stderr.String(), "could not bind") {
+		t.Fatalf("the master bound the port itself: %s", stderr.String())
+	}
+}
+
+// MaxConnectionsPerChild: a child that has served its connections retires
+// (finishing what it serves) and the master replaces it; no request fails.
+func TestMaxConnectionsPerChild(t *testing.T) {
+	port := freePort(t)
+	root := writeConf(t, map[string]string{"conf/httpd.conf": mpmConf(port, "worker",
+		"StartServers 1", "ThreadsPerChild 2", "MinSpareThreads 1", "MaxSpareThreads 8", "ServerLimit 4", "MaxConnectionsPerChild 5")})
+	m := startMaster(t, root, port)
+	first := m.waitChildren(1, 5*time.Second)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := 0; i < 8; i++ {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+	}
+	waitFor(t, 5*time.Second, "the child to retire and be replaced", func() bool {
+		c := children(m.pid())
+		return len(c) >= 1 && !slicesContains(c, first[0])
+	})
+	m.waitLog(regexp.MustCompile(`retiring: MaxConnectionsPerChild 5 reached`), 1, 5*time.Second)
+	// The first child took exactly its five: the scoreboard's per-child
+	// accesses are gone with it, but the total counts all eight.
+	if a := m.auto(); atoi(t, a["Total Accesses"]) < 8 {
+		t.Errorf("Total Accesses %s, want ≥ 8", a["Total Accesses"])
+	}
+}
+
+func slicesContains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
