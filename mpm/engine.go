@@ -638,11 +638,18 @@ func sendErrorResponse(r *phases.Request, out *responseWriter) {
 		variants: r.Notes["variant-list"],
 		expect:   r.HeadersIn.Get("Expect"),
 	})
-	if r.Method != http.MethodHead {
+	// Apache's content-length filter sizes the page, except for a 413
+	// (the body is being discarded, the connection closes) and a 416 (the
+	// byterange filter's page): those go out without a length.
+	unsized := status == http.StatusRequestEntityTooLarge || status == http.StatusRequestedRangeNotSatisfiable
+	if r.Method != http.MethodHead && !unsized {
 		kept.Set("Content-Length", strconv.Itoa(len(body)))
 	}
 	out.WriteHeader(apacheStatus(status))
 	r.Status = status
+	if unsized {
+		_ = out.Flush() // the head goes before the body, so no length is computed
+	}
 	if r.Method != http.MethodHead {
 		_, _ = out.Write([]byte(body))
 	}
