@@ -552,10 +552,24 @@ func TestMasterBrokenReloadKeepsServing(t *testing.T) {
 		t.Fatalf("GET / after an unbindable reload = %d", code)
 	}
 
+	// The same through -k graceful (the control socket): exit 1 and the
+	// reason.
+	if err := os.WriteFile(conf, []byte(good+"Frobnicate on\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, nil, "-d", root, "-k", "graceful"); r.code != 1 || !strings.Contains(r.stderr, "Invalid command 'Frobnicate'") {
+		t.Fatalf("-k graceful with a broken config: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if code := get(t, port, "/"); code != 200 {
+		t.Fatalf("GET / after a broken -k graceful = %d", code)
+	}
+
 	if err := os.WriteFile(conf, []byte(good), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m.signal(syscall.SIGUSR1)
+	if r := run(t, nil, "-d", root, "-k", "graceful"); r.code != 0 {
+		t.Fatalf("-k graceful with the good config: exit %d, stderr %q", r.code, r.stderr)
+	}
 	m.waitLog(regexp.MustCompile(`resuming normal operations \(generation 2\)`), 1, 10*time.Second)
 	if code := get(t, port, "/"); code != 200 {
 		t.Fatalf("GET / after the good reload = %d", code)
@@ -931,4 +945,17 @@ func slicesContains(s []int, v int) bool {
 		}
 	}
 	return false
+}
+
+// MaxMemPerChild: a child above it retires (and is replaced, with the
+// crash backoff not involved: it left on purpose).
+func TestMaxMemPerChild(t *testing.T) {
+	port := freePort(t)
+	root := writeConf(t, map[string]string{"conf/httpd.conf": mpmConf(port, "event",
+		"StartServers 1", "ThreadsPerChild 2", "MinSpareThreads 1", "MaxSpareThreads 8", "ServerLimit 4", "MaxMemPerChild 1K")})
+	m := startMaster(t, root, port)
+	m.waitLog(regexp.MustCompile(`retiring: resident memory \d+ bytes is above MaxMemPerChild 1024`), 2, 10*time.Second)
+	if strings.Contains(m.log(), "exiting repeatedly") {
+		t.Errorf("a retiring child was counted as a crash:\n%s", m.log())
+	}
 }
