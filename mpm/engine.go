@@ -119,6 +119,7 @@ func bindListener(a phases.ListenAddr) (*os.File, error) {
 func (e *engine) deliver(s *acceptSocket, c net.Conn, worker int, release func()) {
 	tc := &timedConn{Conn: c, settings: e.gen.Load().server.Conn, worker: worker, release: release}
 	tc.outer = tc
+	tc.refused = func(status int, line string, n int) { e.logRefused(tc, status, line, n) }
 	tc.startHead()
 	if sw := e.workers.worker(worker); sw != nil {
 		sw.NewConnection()
@@ -192,6 +193,7 @@ func (e *engine) activate(g *generation) error {
 				ConnContext:       e.connContext,
 				ConnState:         e.connStateChange,
 				ErrorResponse:     apacheErrorResponse,
+				Refused:           e.logRefused,
 				ErrorLog:          log.New(io.Discard, "", 0),
 			}
 			srv.SetKeepAlivesEnabled(cs.KeepAlive)
@@ -810,4 +812,51 @@ func hasToken(values []string, token string) bool {
 		}
 	}
 	return false
+}
+
+// logRefused writes the access-log line of a request refused before any
+// phase ran (a malformed head, a head over a LimitRequest* limit, a
+// timeout), as Apache logs them: log_transaction runs on a request that
+// has only its request line, status and bytes.
+func (e *engine) logRefused(c net.Conn, status int, line string, bodyBytes int) {
+	g := e.gen.Load()
+	if g == nil {
+		return
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if f := strings.Fields(line); len(f) > 3 {
+		// Apache keeps method, target and protocol of an over-long line.
+		line = strings.Join(f[:3], " ")
+	}
+	method, proto := "", ""
+	if f := strings.Fields(line); len(f) > 0 {
+		method = f[0]
+		if len(f) == 3 {
+			proto = f[2]
+		}
+	}
+	conn := &phases.Connection{Notes: map[string]string{}}
+	conn.ClientIP, conn.ClientPort = splitAddr(c.RemoteAddr())
+	conn.LocalIP, conn.LocalPort = splitAddr(c.LocalAddr())
+	r := &phases.Request{
+		TheRequest:    line,
+		Method:        method,
+		Protocol:      proto,
+		RequestTime:   time.Now(),
+		Status:        status,
+		BytesSent:     int64(bodyBytes),
+		UseragentIP:   conn.ClientIP,
+		HeadersIn:     http.Header{},
+		HeadersOut:    http.Header{},
+		ErrHeadersOut: http.Header{},
+		Notes:         map[string]string{},
+		SubprocessEnv: map[string]string{},
+		Server:        g.server,
+		Vhost:         g.server.Main,
+		Pool:          g.pchild.Sub("request"),
+		Conn:          conn,
+		Hooks:         g.hooks,
+	}
+	defer r.Pool.Destroy()
+	phases.RunHook(g.hooks.LogTransaction, r)
 }

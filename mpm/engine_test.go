@@ -337,8 +337,13 @@ func TestEngineErrorPagesAreApaches(t *testing.T) {
 			if resp.StatusCode != c.status || body != c.body {
 				t.Fatalf("got %d %q\nwant %d %q", resp.StatusCode, body, c.status, c.body)
 			}
-			if ct, cl := resp.Header.Get("Content-Type"), resp.Header.Get("Content-Length"); ct != "text/html; charset=iso-8859-1" || cl != strconv.Itoa(len(c.body)) {
-				t.Errorf("Content-Type %q, Content-Length %q; want text/html; charset=iso-8859-1, %d", ct, cl, len(c.body))
+			// Apache sizes every page but a 413's (and a 416's).
+			wantCL := strconv.Itoa(len(c.body))
+			if c.status == 413 {
+				wantCL = ""
+			}
+			if ct, cl := resp.Header.Get("Content-Type"), resp.Header.Get("Content-Length"); ct != "text/html; charset=iso-8859-1" || cl != wantCL {
+				t.Errorf("Content-Type %q, Content-Length %q; want text/html; charset=iso-8859-1, %q", ct, cl, wantCL)
 			}
 			if got := resp.Header.Get("Location"); got != c.location {
 				t.Errorf("Location %q, want %q", got, c.location)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,11 @@ type timedConn struct {
 	worker   int
 	release  func()
 	released atomic.Bool
+
+	// firstLine is the request line as far as it was read (up to
+	// LimitRequestLine+1 bytes); refused, if set, logs a refusal.
+	firstLine []byte
+	refused   func(status int, requestLine string, bodyBytes int)
 }
 
 // releaseOnce runs release the first time; it reports whether it did.
@@ -66,6 +72,7 @@ func (c *timedConn) startHead() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.idle, c.scanning, c.lineLen, c.lines = false, true, 0, 0
+	c.firstLine = c.firstLine[:0]
 	if c.settings.HeaderTimeout <= 0 {
 		return
 	}
@@ -151,6 +158,9 @@ func (c *timedConn) scanLocked(b []byte) (int, string) {
 	for _, ch := range b {
 		if ch != '\n' {
 			c.lineLen++
+			if c.lines == 0 && (cs.LimitRequestLine <= 0 || len(c.firstLine) <= cs.LimitRequestLine) {
+				c.firstLine = append(c.firstLine, ch) // for the log of a refusal
+			}
 			if c.lines == 0 && cs.LimitRequestLine > 0 && c.lineLen > cs.LimitRequestLine+1 {
 				return http.StatusRequestURITooLong, ""
 			}
@@ -165,6 +175,7 @@ func (c *timedConn) scanLocked(b []byte) (int, string) {
 		}
 		if c.lineLen <= 1 && c.lines == 0 { // blank lines before a request are skipped
 			c.lineLen = 0
+			c.firstLine = c.firstLine[:0]
 			continue
 		}
 		c.lines++
@@ -201,6 +212,14 @@ func (c *timedConn) refuse(status int, why string) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.outer.Write([]byte(resp))
 	_ = c.Conn.Close()
+	c.mu.Lock()
+	line := strings.TrimRight(string(c.firstLine), "\r")
+	c.mu.Unlock()
+	// A connection that never sent a byte has no request to log (as
+	// Apache, which logs no 408 for it).
+	if c.refused != nil && (line != "" || status != http.StatusRequestTimeout) {
+		c.refused(status, line, len(body))
+	}
 }
 
 // CloseWrite half-closes the TCP connection (a lingering close after an

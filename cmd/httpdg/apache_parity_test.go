@@ -158,13 +158,21 @@ type logTail struct {
 	seen int
 }
 
-// skip passes over every complete line written so far. The engine writes
-// a request's line before the response's last bytes leave, so by the time
-// the answer is read its line, if any, is there.
+// skip passes over the line the request wrote, if any. A refused
+// request's line is written just after its answer, so skip waits for one
+// to appear for up to 200 ms before concluding there is none.
 func (l *logTail) skip() {
-	b, _ := os.ReadFile(l.file)
-	if i := strings.LastIndexByte(string(b), '\n'); i >= l.seen {
-		l.seen = i + 1
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for {
+		b, _ := os.ReadFile(l.file)
+		if i := strings.LastIndexByte(string(b), '\n'); i >= l.seen {
+			l.seen = i + 1
+			return
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -66,6 +66,7 @@ type conn struct {
 	// keep-alive client sends the same lines again and again).
 	lastLine  string
 	lastReq   requestLine
+	rawLine   string // the request line being read, when Server.Refused wants it
 	fields    []field
 	long      []byte // a head line longer than the read buffer
 	headBytes int
@@ -179,7 +180,10 @@ func (c *conn) serve() {
 			c.setState(http.StateActive)
 		}
 		if status != 0 {
-			c.writeError(status)
+			n := c.writeError(status)
+			if c.srv.Refused != nil {
+				c.srv.Refused(c.rwc, status, c.rawLine, n)
+			}
 			c.linger = true
 			return
 		}
@@ -307,7 +311,7 @@ func (c *conn) lingerClose() {
 
 // writeError answers a request refused before its handler, then the
 // connection is closed.
-func (c *conn) writeError(status int) {
+func (c *conn) writeError(status int) int {
 	var hdr http.Header
 	var body []byte
 	if c.srv.ErrorResponse != nil {
@@ -332,10 +336,13 @@ func (c *conn) writeError(status int) {
 	b = append(b, "Content-Length: "...)
 	b = appendInt(b, int64(len(body)))
 	b = append(b, "\r\nConnection: close\r\n\r\n"...)
+	sent := 0
 	if c.req.Method != http.MethodHead {
 		b = append(b, body...)
+		sent = len(body)
 	}
 	_ = c.writeConn(b)
+	return sent
 }
 
 var errHeadTooLarge = errors.New("http1: request head too large")

@@ -69,6 +69,7 @@ func init() {
 func (c *conn) readRequest() (status int, err error) {
 	c.headBytes = 0
 	c.req.Method = ""
+	c.rawLine = ""
 	br := c.br
 	if br.Buffered() == 0 {
 		// Waiting for the next request: the idle deadline governs.
@@ -98,6 +99,9 @@ func (c *conn) readRequest() (status int, err error) {
 		if blank == maxBlankLines {
 			return http.StatusBadRequest, nil
 		}
+	}
+	if c.srv.Refused != nil {
+		c.rawLine = string(line) // only kept for the log of a refusal
 	}
 	rl, ok := c.parseRequestLine(line)
 	if !ok {

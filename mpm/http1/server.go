@@ -73,6 +73,11 @@ type Server struct {
 	// ErrorLog receives handler panics and accept errors; nil means the
 	// log package's standard logger.
 	ErrorLog *log.Logger
+	// Refused, if set, is told of each request refused before its handler
+	// (after the answer went out), so the server can log it as Apache
+	// does: the status, the request line as far as it was read ("" when
+	// none was) and the body bytes sent.
+	Refused func(c net.Conn, status int, requestLine string, bodyBytes int)
 
 	disableKeepAlives atomic.Bool
 	// draining is set by Drain and Shutdown: responses carry
