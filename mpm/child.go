@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -78,6 +79,16 @@ func RunChild() int {
 				defer func() { pprof.StopCPUProfile(); f.Close() }()
 			}
 		}
+	}
+	if path := os.Getenv("HTTPDG_MEMPROFILE"); path != "" {
+		// Allocations (every one sampled) written at exit: <path>.<pid>.
+		runtime.MemProfileRate = 1
+		defer func() {
+			if f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid())); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	nameProcess()
 	status := os.NewFile(uintptr(spec.StatusFD), "status")

@@ -271,7 +271,8 @@ func (h *RequestHooks) sortAll() error {
 // host's, then each section of r.Sections. A module merges them as its own
 // rules say (usually: a later value that is set overrides an earlier one).
 func DirConfs[T any](r *Request, module string) []*T {
-	out := []*T{config.ServerDirConf[T](r.Server.Main, module)}
+	out := make([]*T, 1, 2+len(r.Sections))
+	out[0] = config.ServerDirConf[T](r.Server.Main, module)
 	if r.Vhost != nil && r.Vhost != r.Server.Main {
 		out = append(out, config.ServerDirConf[T](r.Vhost, module))
 	}

@@ -74,7 +74,7 @@ Every directive listed is accepted and validated by `httpdg -t` (arguments,
 context, values, referenced files, named Go handlers, Lua scripts
 compiled); "not yet" means its module does not yet declare its run-time
 behaviour built, mostly because the part of httpdg that would act on it
-(the multi-process MPMs, server-status, the reverse proxy, Lua filters
+(the reverse proxy, Lua filters
 and shared dicts) is not built yet. Read-time
 directives (`Include`, `Define`, `<IfModule>`, ...) are fully built: they
 act while the config is read. The column is each directive's `Built` flag,

@@ -13,7 +13,7 @@ var optionNames = []string{"None", "All", "Indexes", "FollowSymLinks", "SymLinks
 var overrideNames = []string{"All", "None", "AuthConfig", "FileInfo", "Indexes", "Limit", "Options", "Nonfatal"}
 
 // builtDirDirectives have their run-time behaviour.
-var builtDirDirectives = map[string]bool{"LimitRequestBody": true, "SetHandler": true, "ErrorDocument": true, "Options": true, "AddDefaultCharset": true}
+var builtDirDirectives = map[string]bool{"LimitRequestBody": true, "SetHandler": true, "ErrorDocument": true, "Options": true, "AddDefaultCharset": true, "EnableMMAP": true, "EnableSendfile": true}
 
 func dirDirectives() []*config.Directive {
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
@@ -39,6 +39,19 @@ func dirDirectives() []*config.Directive {
 				v = "iso-8859-1"
 			}
 			dirOf(c).AddDefaultCharset = v
+			return nil
+		}),
+		// EnableMMAP Off (for document roots on network file systems) also
+		// turns off the static module's cache of small files' contents:
+		// every request then reads the file.
+		d("EnableMMAP", config.Flag, all, "Controls whether memory-mapping may be used to read files", func(c *config.Cmd) error {
+			v := c.Flag()
+			dirOf(c).EnableMMAP = &v
+			return nil
+		}),
+		d("EnableSendfile", config.Flag, all, "Controls whether sendfile may be used to transmit files", func(c *config.Cmd) error {
+			v := c.Flag()
+			dirOf(c).EnableSendfile = &v
 			return nil
 		}),
 		d("ServerSignature", config.Take1, all, "En-/disable server signature (on|off|email)", func(c *config.Cmd) error {

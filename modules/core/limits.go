@@ -18,13 +18,16 @@ const DefaultLimitRequestBody = 1 << 30
 // LimitRequestBody in effect is refused with 413, announced by
 // Content-Length or found while reading a chunked one.
 func limitRequestBody(r *phases.Request) (phases.Status, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return phases.DECLINED, nil
+	}
 	limit := int64(DefaultLimitRequestBody)
 	for _, ds := range phases.DirConfs[DirSettings](r, ModuleName) {
 		if ds.LimitRequestBody != nil {
 			limit = *ds.LimitRequestBody
 		}
 	}
-	if limit == 0 || r.Body == nil {
+	if limit == 0 {
 		return phases.DECLINED, nil
 	}
 	if cl := r.HeadersIn.Get("Content-Length"); cl != "" {

@@ -13,7 +13,8 @@ import (
 )
 
 // requestTimeKey is the request pool's userdata where log_config notes
-// the time the request was read; now is used when it is missing.
+// the time a request the engine did not time was read; now is used when
+// it is missing too.
 const requestTimeKey = "log_config.request_time"
 
 // registerHooks adds mod_headers's run-time points:
@@ -29,6 +30,11 @@ const requestTimeKey = "log_config.request_time"
 // evaluate; those lines are skipped.
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	origin := ModuleName + " (Go)"
+	if !anyAction(cfg) {
+		// No Header or RequestHeader line anywhere (and no .htaccess to
+		// bring one later): nothing to run per request.
+		return nil
+	}
 	h.Request.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: early, Origin: origin, Module: ModuleName, Order: phases.Middle})
 	h.Request.Fixups.Add(phases.Entry[phases.RequestHookFunc]{Fn: fixups, Origin: origin, Module: ModuleName, Order: phases.Middle})
 	h.Request.ModifyResponseHeaders.Add(phases.Entry[phases.RequestHookFunc]{Fn: responseHeaders, Origin: origin, Module: ModuleName, Order: phases.Middle})
@@ -36,16 +42,11 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	return nil
 }
 
-func warnExpr(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
-	if s.Log == nil {
-		return nil
-	}
-	var walk func(acts []Action)
-	walk = func(acts []Action) {
-		for _, a := range acts {
-			if a.Expr != "" || isExprValue(a.Value) {
-				s.Log.Warn("headers", "%s:%d: expr= conditions and values are not supported by httpdg; this line is ignored", a.Origin.File, a.Origin.Line)
-			}
+// eachAction calls fn for every Header and RequestHeader line of cfg.
+func eachAction(cfg *config.Config, fn func(a *Action)) {
+	walk := func(acts []Action) {
+		for i := range acts {
+			fn(&acts[i])
 		}
 	}
 	var secs func([]*config.Section)
@@ -56,11 +57,28 @@ func warnExpr(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
 			secs(sec.Children)
 		}
 	}
-	for _, srv := range append([]*config.Server{s.Config.Main}, s.Config.Vhosts...) {
+	for _, srv := range append([]*config.Server{cfg.Main}, cfg.Vhosts...) {
 		walk(ServerDirOf(srv).Response)
 		walk(ServerDirOf(srv).Request)
 		secs(srv.Sections)
 	}
+}
+
+func anyAction(cfg *config.Config) bool {
+	found := false
+	eachAction(cfg, func(*Action) { found = true })
+	return found
+}
+
+func warnExpr(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
+	if s.Log == nil {
+		return nil
+	}
+	eachAction(s.Config, func(a *Action) {
+		if a.Expr != "" || isExprValue(a.Value) {
+			s.Log.Warn("headers", "%s:%d: expr= conditions and values are not supported by httpdg; this line is ignored", a.Origin.File, a.Origin.Line)
+		}
+	})
 	return nil
 }
 
@@ -262,6 +280,9 @@ func edit(re *regexp.Regexp, s, repl string, all bool) string {
 }
 
 func requestTime(r *phases.Request) time.Time {
+	if !r.RequestTime.IsZero() {
+		return r.RequestTime
+	}
 	if r.Pool != nil {
 		if v, ok := r.Pool.Userdata(requestTimeKey); ok {
 			if t, ok := v.(time.Time); ok {

@@ -97,17 +97,13 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	return nil
 }
 
-// noteRequestTime publishes r.RequestTime under requestTimeKey for the
-// modules that read it there (mod_headers' %t and %D); a request the engine
-// did not time is noted now.
+// noteRequestTime notes the time of a request the engine did not time
+// (r.RequestTime zero) under requestTimeKey, for the modules that read it
+// there (mod_headers' %t and %D), so they all see one time.
 func noteRequestTime(r *phases.Request) (phases.Status, error) {
-	if r.Pool != nil {
+	if r.RequestTime.IsZero() && r.Pool != nil {
 		if _, ok := r.Pool.Userdata(requestTimeKey); !ok {
-			t := r.RequestTime
-			if t.IsZero() {
-				t = time.Now()
-			}
-			r.Pool.SetUserdata(requestTimeKey, t)
+			r.Pool.SetUserdata(requestTimeKey, time.Now())
 		}
 	}
 	return phases.DECLINED, nil

@@ -1,8 +1,6 @@
 package static
 
 import (
-	"golang.org/x/sys/unix"
-
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -13,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/httpdg/httpdg/modules/core"
 	"github.com/httpdg/httpdg/phases"
 )
 
@@ -35,21 +34,28 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // A file modified less than a second before now gets a weak tag, as in
 // Apache (it may change again within the same second).
 func ETag(size int64, mtime, now time.Time) string {
-	weak := ""
+	var b [48]byte
+	out := b[:0]
 	if now.Sub(mtime) <= time.Second {
-		weak = "W/"
+		out = append(out, "W/"...)
 	}
-	return weak + `"` + strconv.FormatUint(uint64(size), 16) + "-" + strconv.FormatUint(uint64(mtime.UnixMicro()), 16) + `"`
+	out = append(out, '"')
+	out = strconv.AppendUint(out, uint64(size), 16)
+	out = append(out, '-')
+	out = strconv.AppendUint(out, uint64(mtime.UnixMicro()), 16)
+	out = append(out, '"')
+	return string(out)
 }
 
 // serveFile answers GET, HEAD or POST for the regular file r.Filename.
-func serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (phases.Status, error) {
-	f, err := openRegular(r.Filename)
+func (m *module) serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (phases.Status, error) {
+	mmap, sendfile := fileSettings(r)
+	b, err := openBody(m.cache, r.Filename, fi, now, mmap)
 	if err != nil {
 		logf(r, "error", "file permissions deny server access: %s", r.Filename)
 		return http.StatusForbidden, nil
 	}
-	defer f.Close()
+	defer b.close()
 	size := fi.Size()
 	mtime := fi.ModTime()
 	lastMod := mtime // Last-Modified is never later than the request
@@ -94,9 +100,9 @@ func serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (phases.Status,
 			if r.Method == http.MethodHead {
 				return phases.OK, nil
 			}
-			return phases.OK, sendRange(r, f, rg.start, rg.length())
+			return phases.OK, sendRange(r, b, rg.start, rg.length(), sendfile)
 		}
-		return sendMultipart(r, f, ranges, size)
+		return sendMultipart(r, b, ranges, size, sendfile)
 	}
 
 	h["Content-Length"] = []string{strconv.FormatInt(size, 10)}
@@ -105,7 +111,7 @@ func serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (phases.Status,
 	if r.Method == http.MethodHead || size == 0 {
 		return phases.OK, nil
 	}
-	return phases.OK, sendRange(r, f, 0, size)
+	return phases.OK, sendRange(r, b, 0, size, sendfile)
 }
 
 // clearHeaders drops what serveFile set before an error answer (Apache
@@ -126,11 +132,20 @@ func noSniff(r *phases.Request) {
 	}
 }
 
-// sendRange copies n bytes of f from offset start to the client: through
-// the writer's ReadFrom (sendfile) when it has one and the range is large,
-// else through a pooled buffer (one write for a small file).
-func sendRange(r *phases.Request, f *os.File, start, n int64) error {
-	if rf, ok := r.Output.(io.ReaderFrom); ok && n > copyBufSize {
+// sendRange copies n bytes of b from offset start to the client: in one
+// write from a cached copy; through the writer's ReadFrom (sendfile) when
+// it has one, sendfile is allowed and the range is large; else through a
+// pooled buffer (one write for a small file).
+func sendRange(r *phases.Request, b *fileBody, start, n int64, sendfile bool) error {
+	if b.data != nil {
+		if start+n > int64(len(b.data)) {
+			return io.ErrUnexpectedEOF // the file shrank between stat and read
+		}
+		_, err := r.Output.Write(b.data[start : start+n])
+		return err
+	}
+	if rf, ok := r.Output.(io.ReaderFrom); ok && sendfile && n > copyBufSize {
+		f := b.osFile()
 		if _, err := f.Seek(start, io.SeekStart); err != nil {
 			return err
 		}
@@ -145,7 +160,7 @@ func sendRange(r *phases.Request, f *os.File, start, n int64) error {
 		if int64(len(chunk)) > n {
 			chunk = chunk[:n]
 		}
-		m, err := f.ReadAt(chunk, start)
+		m, err := preadFull(b.fd, chunk, start)
 		if m > 0 {
 			if _, werr := r.Output.Write(chunk[:m]); werr != nil {
 				return werr
@@ -154,12 +169,10 @@ func sendRange(r *phases.Request, f *os.File, start, n int64) error {
 			n -= int64(m)
 		}
 		if err != nil {
-			if err == io.EOF && n > 0 {
-				return io.ErrUnexpectedEOF // the file shrank while being sent
-			}
-			if err != io.EOF {
-				return err
-			}
+			return err
+		}
+		if m < len(chunk) {
+			return io.ErrUnexpectedEOF // the file shrank while being sent
 		}
 	}
 	return nil
@@ -167,7 +180,7 @@ func sendRange(r *phases.Request, f *os.File, start, n int64) error {
 
 // sendMultipart answers several ranges as multipart/byteranges, laid out
 // exactly as Apache's byterange filter does.
-func sendMultipart(r *phases.Request, f *os.File, ranges []byteRange, size int64) (phases.Status, error) {
+func sendMultipart(r *phases.Request, b *fileBody, ranges []byteRange, size int64, sendfile bool) (phases.Status, error) {
 	boundary := fmt.Sprintf("%016x", rand.Uint64())
 	ct := r.ContentType
 	heads := make([]string, len(ranges))
@@ -194,7 +207,7 @@ func sendMultipart(r *phases.Request, f *os.File, ranges []byteRange, size int64
 		if _, err := io.WriteString(r.Output, heads[i]); err != nil {
 			return phases.OK, err
 		}
-		if err := sendRange(r, f, rg.start, rg.length()); err != nil {
+		if err := sendRange(r, b, rg.start, rg.length(), sendfile); err != nil {
 			return phases.OK, err
 		}
 	}
@@ -471,13 +484,17 @@ func strictLength(s string) (int64, bool) {
 	return n, err == nil
 }
 
-// openRegular opens a file for reading without os.Open's attempt to put
-// it in the network poller (an fcntl and a failing epoll_ctl on every
-// request for a regular file, which the poller cannot wait on anyway).
-func openRegular(name string) (*os.File, error) {
-	fd, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+// fileSettings returns EnableMMAP (here: use the contents cache) and
+// EnableSendfile for the request, both On unless a section says Off.
+func fileSettings(r *phases.Request) (mmap, sendfile bool) {
+	mmap, sendfile = true, true
+	for _, ds := range phases.DirConfs[core.DirSettings](r, core.ModuleName) {
+		if ds.EnableMMAP != nil {
+			mmap = *ds.EnableMMAP
+		}
+		if ds.EnableSendfile != nil {
+			sendfile = *ds.EnableSendfile
+		}
 	}
-	return os.NewFile(uintptr(fd), name), nil
+	return mmap, sendfile
 }

@@ -48,10 +48,12 @@ type module struct {
 	// followAll is true when no Options anywhere turns FollowSymLinks off,
 	// so map_to_storage needs no lstat at all.
 	followAll bool
+	// cache holds small files' contents (see filecache.go).
+	cache *fileCache
 }
 
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	m := &module{followAll: followsEverywhere(cfg)}
+	m := &module{followAll: followsEverywhere(cfg), cache: newFileCache()}
 	h.Request.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.checkSymlinks, Origin: origin, Module: ModuleName, Order: phases.Last})
 	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.handler, Origin: origin, Module: ModuleName, Order: phases.ReallyLast})
 	return nil
@@ -198,7 +200,7 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 		logf(r, "error", "file permissions deny server access: %s", r.Filename)
 		return http.StatusForbidden, nil
 	}
-	return serveFile(r, fi, now)
+	return m.serveFile(r, fi, now)
 }
 
 // discardBody is Apache's ap_discard_request_body: it reads the body to

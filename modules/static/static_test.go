@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -522,4 +523,45 @@ func BenchmarkStatic4K(b *testing.B) {
 		b.Fatalf("%d requests failed", f)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+}
+
+// TestCachedFileRewrittenInPlace: a small file served (and so cached),
+// then rewritten with the same size and its mtime put back, as a deploy
+// tool preserving times does. The next answer has the new bytes (its ETag
+// and Last-Modified are the old ones, as Apache's would be).
+func TestCachedFileRewrittenInPlace(t *testing.T) {
+	for _, mmap := range []string{"On", "Off"} {
+		t.Run("EnableMMAP "+mmap, func(t *testing.T) {
+			s := start(t, "EnableMMAP "+mmap, "EnableSendfile Off")
+			path := filepath.Join(s.Root, "htdocs", "alpha.txt")
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Wait for the file's ctime to age past the cache's settle time,
+			// so the first answer puts it in the cache (cacheSettle, 2 s).
+			ctime := time.Unix(fi.Sys().(*syscall.Stat_t).Ctim.Unix())
+			for deadline := time.Now().Add(10 * time.Second); time.Since(ctime) <= 2100*time.Millisecond; {
+				if time.Now().After(deadline) {
+					t.Fatal("clock does not move")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			for i := 0; i < 2; i++ {
+				if resp, body := raw(t, s, "GET", "/alpha.txt", nil); resp.StatusCode != 200 || body != alpha {
+					t.Fatalf("before: %d %q", resp.StatusCode, body)
+				}
+			}
+			changed := strings.ToUpper(alpha)
+			if err := os.WriteFile(path, []byte(changed), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(path, past, past); err != nil {
+				t.Fatal(err)
+			}
+			if resp, body := raw(t, s, "GET", "/alpha.txt", nil); resp.StatusCode != 200 || body != changed {
+				t.Fatalf("after rewrite: %d %q, want %q", resp.StatusCode, body, changed)
+			}
+		})
+	}
 }
