@@ -58,8 +58,8 @@ type DirSettings struct {
 	LimitRequestBody  *int64
 	AddDefaultCharset string
 	ServerSignature   string
-	EnableMMAP        *bool // nil: not set here (On by default)
-	EnableSendfile    *bool // nil: not set here (On by default in httpdg)
+	EnableMMAP        *bool             // nil: not set here (On by default)
+	EnableSendfile    *bool             // nil: not set here (On by default in httpdg)
 	HostnameLookups   string            // set inside a section
 	LogLevel          string            // set inside a section
 	ModuleLogLevels   map[string]string // set inside a section
