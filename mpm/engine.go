@@ -194,6 +194,7 @@ func (e *engine) activate(g *generation) error {
 				ConnState:         e.connStateChange,
 				ErrorResponse:     apacheErrorResponse,
 				Refused:           e.logRefused,
+				AllowHTTP09:       !cs.Require10,
 				ErrorLog:          log.New(io.Discard, "", 0),
 			}
 			srv.SetKeepAlivesEnabled(cs.KeepAlive)
@@ -524,8 +525,16 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !conn.Keepalive {
 		w.Header().Set("Connection", "close")
 	}
+	theRequest := req.Method + " " + req.RequestURI
+	if req.ProtoMajor > 0 {
+		theRequest += " " + req.Proto
+	} else {
+		// HTTP/0.9: the line had no protocol, and the connection ends
+		// with this answer.
+		conn.Keepalive = false
+	}
 	r := &phases.Request{
-		TheRequest:    req.Method + " " + req.RequestURI + " " + req.Proto,
+		TheRequest:    theRequest,
 		Method:        req.Method,
 		UnparsedURI:   req.RequestURI,
 		URI:           req.URL.Path,
@@ -823,13 +832,16 @@ func (e *engine) logRefused(c net.Conn, status int, line string, bodyBytes int) 
 	if g == nil {
 		return
 	}
-	line = strings.TrimRight(line, "\r\n")
-	if f := strings.Fields(line); len(f) > 3 {
+	// A line that ended in a bare LF keeps it, as in Apache's log
+	// ("GET / HTTP/1.1\n"): the strict reading refused it before parsing
+	// it, so it has no method or protocol either.
+	bareLF := strings.HasSuffix(line, "\n")
+	if f := strings.Fields(line); len(f) > 3 && !bareLF {
 		// Apache keeps method, target and protocol of an over-long line.
 		line = strings.Join(f[:3], " ")
 	}
 	method, proto := "", ""
-	if f := strings.Fields(line); len(f) > 0 {
+	if f := strings.Fields(line); len(f) > 0 && !bareLF {
 		method = f[0]
 		if len(f) == 3 {
 			proto = f[2]

@@ -499,3 +499,70 @@ func TestHeaderNamesSpelledAsApache(t *testing.T) {
 		t.Fatalf("no 'ETag:' spelled as Apache does in:\n%s", raw)
 	}
 }
+
+// rawAnswer sends req on a new connection and returns all the server
+// sends until it closes.
+func rawAnswer(t *testing.T, port int, req string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestHTTP09AndRequire10: a request line without a protocol is served as
+// HTTP/0.9 (the file alone, logged as Apache logs it) by default, and
+// refused with a 400 under "HttpProtocolOptions Require1.0".
+func TestHTTP09AndRequire10(t *testing.T) {
+	for _, require := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Require1.0=%v", require), func(t *testing.T) {
+			port := httpdgtest.FreePort(t)
+			opts := "HttpProtocolOptions Strict LenientMethods Allow0.9"
+			if require {
+				opts = "HttpProtocolOptions Strict Require1.0"
+			}
+			root := httpdgtest.WriteTree(t, map[string]string{
+				"htdocs/f.txt":     "file\n",
+				"conf/httpd.conf":  httpdgtest.Conf(port, "DocumentRoot htdocs", opts, `CustomLog logs/access_log "%r|%>s|%b|%H"`),
+				"logs/.keep":       "",
+				"htdocs/dir/x.txt": "x",
+			})
+			s := httpdgtest.Start(t, root, port)
+			got := rawAnswer(t, port, "GET /f.txt\r\n")
+			if require {
+				if !strings.HasPrefix(got, "HTTP/1.1 400 Bad Request\r\n") {
+					t.Fatalf("Require1.0: %q", got)
+				}
+			} else if got != "file\n" {
+				t.Fatalf("HTTP/0.9 answer %q, want the file alone", got)
+			}
+			want := "GET /f.txt|200|5|HTTP/0.9\n"
+			if require {
+				want = "GET /f.txt|400|266|"
+			}
+			logPath := filepath.Join(root, "logs", "access_log")
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				b, _ := os.ReadFile(logPath)
+				if strings.HasPrefix(string(b), want) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("access log %q, want it to start %q", b, want)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			_ = s
+		})
+	}
+}

@@ -70,6 +70,9 @@ type ConnSettings struct {
 	LimitRequestFieldSz  int           // LimitRequestFieldSize
 	LimitRequestFields   int           // LimitRequestFields; 0 = unlimited
 	Protocols            []string      // Protocols: "h2", "http/1.1"
+	// Require10 is HttpProtocolOptions Require1.0: a request line without
+	// a protocol (HTTP/0.9) is refused with 400 instead of served.
+	Require10 bool
 	// RequestReadTimeout's header stage: the time allowed for a request
 	// head, extended by MinRate bytes/s up to HeaderMaxTimeout; 0 = none.
 	HeaderTimeout    time.Duration

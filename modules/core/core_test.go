@@ -348,6 +348,14 @@ func TestServerBehaviour(t *testing.T) {
 				t.Errorf("section = %q", v)
 			}
 		}},
+		okCase{"HttpProtocolOptions", "HttpProtocolOptions Strict Require1.0 LenientMethods\n<VirtualHost *:80>\nHttpProtocolOptions Unsafe Allow0.9\n</VirtualHost>\n", func(t *testing.T, cfg *config.Config, _ string) {
+			if v := core.ServerOf(cfg.Main).Require10; v == nil || !*v {
+				t.Errorf("main Require10 = %v", v)
+			}
+			if v := core.ServerOf(cfg.Vhosts[0]).Require10; v == nil || *v {
+				t.Errorf("vhost Require10 = %v", v)
+			}
+		}},
 		okCase{"AccessFileName", "AccessFileName .htaccess .acl\n<VirtualHost *:80>\nAccessFileName .x\n</VirtualHost>\n", func(t *testing.T, cfg *config.Config, _ string) {
 			if v := core.ServerOf(cfg.Main).AccessFileName; strings.Join(v, " ") != ".htaccess .acl" {
 				t.Errorf("main = %q", v)
@@ -361,6 +369,7 @@ func TestServerBehaviour(t *testing.T) {
 	runErrors(t, []errCase{
 		{"ServerTokens unknown", "ServerTokens none\n", "ServerTokens takes 1 argument: 'Prod(uctOnly)', 'Major', 'Minor', 'Min(imal)', 'OS', or 'Full'", 1},
 		{"ServerTokens in vhost", "<VirtualHost *:80>\nServerTokens Prod\n</VirtualHost>\n", "ServerTokens cannot occur within <VirtualHost> section", 2},
+		{"HttpProtocolOptions bad", "HttpProtocolOptions Strict Require0.9\n", "HttpProtocolOptions accepts 'Unsafe' or 'Strict' (default), 'RegisteredMethods' or 'LenientMethods' (default), and 'Require1.0' or 'Allow0.9' (default)", 1},
 		{"TraceEnable bad", "TraceEnable maybe\n", "TraceEnable must be one of 'on', 'off', or 'extended'", 1},
 		{"TraceEnable in Directory", "<Directory />\nTraceEnable off\n</Directory>\n", "TraceEnable not allowed here", 2},
 		{"Protocols unknown", "Protocols h3\n", "Protocols: 'h3' must be one of h2, h2c, http/1.1", 1},

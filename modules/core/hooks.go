@@ -174,6 +174,9 @@ func connSettings(ss *ServerSettings) phases.ConnSettings {
 	if len(ss.Protocols) > 0 {
 		c.Protocols = ss.Protocols
 	}
+	if ss.Require10 != nil {
+		c.Require10 = *ss.Require10
+	}
 	return c
 }
 

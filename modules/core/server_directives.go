@@ -16,7 +16,7 @@ var logLevels = []string{"emerg", "alert", "crit", "error", "warn", "notice", "i
 var builtServerDirectives = map[string]bool{"ErrorLog": true, "LogLevel": true, "ErrorLogFormat": true,
 	"Listen": true, "ServerName": true, "ServerAlias": true, "DocumentRoot": true, "KeepAlive": true,
 	"KeepAliveTimeout": true, "MaxKeepAliveRequests": true, "Protocols": true,
-	"LimitRequestLine": true, "LimitRequestFieldSize": true, "LimitRequestFields": true, "TraceEnable": true,
+	"LimitRequestLine": true, "LimitRequestFieldSize": true, "LimitRequestFields": true, "TraceEnable": true, "HttpProtocolOptions": true,
 	"PidFile": true, "Timeout": true, "User": true, "Group": true, "ControlSocket": true, "GracefulShutdownTimeout": true}
 
 func serverDirectives() []*config.Directive {
@@ -143,6 +143,23 @@ func declareServerDirectives() []*config.Directive {
 				return fmt.Errorf("TraceEnable must be one of 'on', 'off', or 'extended'")
 			}
 			srv(c).TraceEnable = v
+			return nil
+		}),
+		// httpdg's request parser is always Apache's strict one, so Strict
+		// and Unsafe, and RegisteredMethods and LenientMethods, are
+		// accepted for compatibility; Allow0.9 and Require1.0 act.
+		d("HttpProtocolOptions", config.Iterate, config.ServerVhost, "'Allow0.9' (default) or 'Require1.0'; 'Strict', 'Unsafe', 'RegisteredMethods' and 'LenientMethods' are accepted, the parser is always strict", func(c *config.Cmd) error {
+			for _, a := range c.Args {
+				v, err := c.OneOf(a, "Strict", "Unsafe", "RegisteredMethods", "LenientMethods", "Allow0.9", "Require1.0")
+				if err != nil {
+					return fmt.Errorf("HttpProtocolOptions accepts 'Unsafe' or 'Strict' (default), 'RegisteredMethods' or 'LenientMethods' (default), and 'Require1.0' or 'Allow0.9' (default)")
+				}
+				switch v {
+				case "Allow0.9", "Require1.0":
+					require := v == "Require1.0"
+					srv(c).Require10 = &require
+				}
+			}
 			return nil
 		}),
 		d("Protocols", config.Iterate, config.ServerVhost, "Controls which protocols are allowed", func(c *config.Cmd) error {

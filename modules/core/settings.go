@@ -44,6 +44,7 @@ type ServerSettings struct {
 	Protocols               []string
 	HostnameLookups         string
 	TraceEnable             string // "on", "off" or "extended"; per server as in Apache
+	Require10               *bool  // HttpProtocolOptions Require1.0 (true) or Allow0.9
 	AccessFileName          []string
 	Hooks                   []HookRef
 }

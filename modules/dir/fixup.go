@@ -274,13 +274,17 @@ func ConstructURL(r *phases.Request, path string) string {
 			host = strings.Trim(h, "[]")
 		}
 	}
-	if host == "" && r.Vhost != nil { // HTTP/1.0 without Host: the ServerName
+	if host == "" && r.Vhost != nil {
+		// HTTP/1.0 without Host, or HTTP/0.9: the ServerName, with its
+		// port or none (not the one the request came to), as Apache.
 		host = core.ServerOf(r.Vhost).ServerName
 		if i := strings.Index(host, "://"); i >= 0 {
 			host = host[i+3:]
 		}
-		if hh, _, err := net.SplitHostPort(host); err == nil {
+		port = 0
+		if hh, p, err := net.SplitHostPort(host); err == nil {
 			host = hh
+			port, _ = strconv.Atoi(p)
 		}
 	}
 	if strings.Contains(host, ":") {

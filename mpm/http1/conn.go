@@ -67,6 +67,7 @@ type conn struct {
 	lastLine  string
 	lastReq   requestLine
 	rawLine   string // the request line being read, when Server.Refused wants it
+	lineCRLF  bool   // the last line read ended with CRLF (not a bare LF)
 	fields    []field
 	long      []byte // a head line longer than the read buffer
 	headBytes int
@@ -320,6 +321,11 @@ func (c *conn) writeError(status int) int {
 		hdr = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
 		body = []byte(statusLine(status)[len("HTTP/1.1 ") : len(statusLine(status))-2])
 	}
+	if c.res.http09 {
+		// An HTTP/0.9 request gets the page alone.
+		_ = c.writeConn(body)
+		return len(body)
+	}
 	var b []byte
 	if c.wbuf != nil {
 		b = (*c.wbuf)[:0]
@@ -333,11 +339,14 @@ func (c *conn) writeError(status int) int {
 	b = appendHeader(b, hdr, &c.res.keys, func(k string) bool {
 		return k == "Content-Length" || k == "Connection" || k == "Transfer-Encoding"
 	})
-	b = append(b, "Content-Length: "...)
-	b = appendInt(b, int64(len(body)))
-	b = append(b, "\r\nConnection: close\r\n\r\n"...)
 	sent := 0
-	if c.req.Method != http.MethodHead {
+	if c.req.Method == http.MethodHead {
+		// As Apache: neither the page nor its length.
+		b = append(b, "Connection: close\r\n\r\n"...)
+	} else {
+		b = append(b, "Content-Length: "...)
+		b = appendInt(b, int64(len(body)))
+		b = append(b, "\r\nConnection: close\r\n\r\n"...)
 		b = append(b, body...)
 		sent = len(body)
 	}

@@ -70,6 +70,7 @@ func (c *conn) readRequest() (status int, err error) {
 	c.headBytes = 0
 	c.req.Method = ""
 	c.rawLine = ""
+	c.res.http09 = false
 	br := c.br
 	if br.Buffered() == 0 {
 		// Waiting for the next request: the idle deadline governs.
@@ -101,10 +102,29 @@ func (c *conn) readRequest() (status int, err error) {
 		}
 	}
 	if c.srv.Refused != nil {
-		c.rawLine = string(line) // only kept for the log of a refusal
+		// Only kept for the log of a refusal; Apache's strict reading
+		// keeps a bare LF in the line it logs.
+		c.rawLine = string(line)
+		if !c.lineCRLF {
+			c.rawLine += "\n"
+		}
+	}
+	if !c.lineCRLF {
+		// Apache's strict reading: a line must end in CRLF.
+		return http.StatusBadRequest, nil
 	}
 	rl, ok := c.parseRequestLine(line)
 	if !ok {
+		if c.srv.AllowHTTP09 {
+			if uri, ok := parseHTTP09Line(line); ok {
+				return c.readHTTP09(uri)
+			}
+		}
+		// Apache has read the method of a line it then refuses: a HEAD
+		// gets its 400 without a body.
+		if m, _, ok := bytes.Cut(line, []byte(" ")); ok && string(m) == http.MethodHead {
+			c.req.Method = http.MethodHead
+		}
 		return http.StatusBadRequest, nil
 	}
 	c.req.Method = rl.method // writeError leaves out the body for HEAD
@@ -128,6 +148,9 @@ func (c *conn) readRequest() (status int, err error) {
 	for {
 		if line, err = c.readLine(limit); err != nil {
 			return c.headFailed(err)
+		}
+		if !c.lineCRLF {
+			return http.StatusBadRequest, nil // strict, as the request line
 		}
 		if len(line) == 0 {
 			break
@@ -286,6 +309,63 @@ func (c *conn) readRequest() (status int, err error) {
 	return 0, nil
 }
 
+// readHTTP09 sets c.req up for "GET uri", an HTTP/0.9 request: no header
+// follows it, and the answer is the body alone, then the connection
+// closes. A target that does not parse is refused the same way (400's
+// page without a head), as Apache does once it has taken the line as 0.9.
+func (c *conn) readHTTP09(uri string) (int, error) {
+	c.res.http09 = true
+	c.res.closeAfterRequest = true
+	c.res.wants10KeepAlive = false
+	c.req.Method = http.MethodGet
+	if !c.parseURL(http.MethodGet, uri) {
+		return http.StatusBadRequest, nil
+	}
+	h := c.reqHeader
+	if h == nil {
+		h = make(http.Header)
+		c.reqHeader = h
+	} else {
+		clear(h)
+	}
+	c.body.reset(0, false)
+	c.req = http.Request{
+		Method:     http.MethodGet,
+		URL:        &c.url,
+		Proto:      "HTTP/0.9",
+		ProtoMajor: 0,
+		ProtoMinor: 9,
+		Header:     h,
+		Body:       http.NoBody,
+		Close:      true,
+		Host:       c.url.Host,
+		RemoteAddr: c.remoteAddr,
+		RequestURI: uri,
+		TLS:        c.tlsState,
+	}
+	return 0, nil
+}
+
+// parseHTTP09Line recognises Apache's HTTP/0.9 request line: "GET SP
+// target", the target starting with "/" or a scheme (an absolute URI),
+// without spaces or control bytes. Any other method, or another shape,
+// is not 0.9 (and then a bad request line).
+func parseHTTP09Line(line []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(line, []byte("GET "))
+	if !ok || len(rest) == 0 {
+		return "", false
+	}
+	for _, b := range rest {
+		if b <= ' ' || b == 0x7f {
+			return "", false
+		}
+	}
+	if rest[0] != '/' && !bytes.Contains(rest, []byte("://")) {
+		return "", false
+	}
+	return string(rest), true
+}
+
 // headFailed turns a read error in a head into the answer: 431 past the
 // size limit, 408 when a started head timed out (Apache's answer; net/http
 // closes without one), else silence.
@@ -327,8 +407,10 @@ func (c *conn) readLine(limit int) ([]byte, error) {
 		return nil, err
 	}
 	line = line[:len(line)-1]
+	c.lineCRLF = false
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
+		c.lineCRLF = true
 	}
 	return line, nil
 }

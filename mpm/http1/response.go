@@ -45,6 +45,7 @@ type response struct {
 	// Set from the request by readRequest.
 	closeAfterRequest bool // the request asked for the connection not to be reused
 	wants10KeepAlive  bool
+	http09            bool // an HTTP/0.9 request: the body alone, then close
 
 	status      int
 	wroteHeader bool // WriteHeader called (the head is serialized)
@@ -82,6 +83,7 @@ func (w *response) reset(req *http.Request) {
 		keys:              w.keys,
 		closeAfterRequest: w.closeAfterRequest,
 		wants10KeepAlive:  w.wants10KeepAlive,
+		http09:            w.http09,
 		contentLength:     -1,
 		isHEAD:            req.Method == http.MethodHead,
 	}
@@ -140,6 +142,16 @@ func (w *response) WriteHeader(code int) {
 	w.haveEncoding = len(h["Content-Encoding"]) > 0 && h["Content-Encoding"][0] != ""
 	dropLength := w.contentLength < 0 || !w.bodyAllowed
 	drop304 := code == http.StatusNotModified
+
+	if w.http09 {
+		// HTTP/0.9 has no status line and no header: the body is the
+		// whole answer, whatever the status (Apache's r->assbackwards).
+		w.buf()
+		w.c.wstart = w.c.wend
+		w.hdrEnd, w.bodyStart = w.c.wend, w.c.wend
+		w.bodyAllowed = true
+		return
+	}
 
 	b := w.buf()[:w.c.wend]
 	start := len(b)
@@ -213,6 +225,11 @@ func (w *response) commit(final bool) {
 	bodyLen := c.wend - w.bodyStart
 	w.closeAfter = w.closeAfter || w.closeAfterRequest || req.Close || !c.srv.keepAlivesEnabled() ||
 		valuesHaveToken(w.connValues, "close")
+	if w.http09 {
+		// The end of the body is the end of the connection.
+		w.closeAfter = true
+		return
+	}
 	// A request body the handler left: read it now, before answering, so
 	// that a client that sends its whole request before reading is not
 	// stuck (net/http does the same); too much of it and the connection

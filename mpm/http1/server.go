@@ -78,6 +78,12 @@ type Server struct {
 	// does: the status, the request line as far as it was read ("" when
 	// none was) and the body bytes sent.
 	Refused func(c net.Conn, status int, requestLine string, bodyBytes int)
+	// AllowHTTP09 serves a CRLF-ended "GET target" line without a
+	// protocol as HTTP/0.9 (Apache's HttpProtocolOptions Allow0.9, its
+	// default): Proto "HTTP/0.9", no header read, and the answer is the
+	// body alone (no status line, no header), then the connection closes.
+	// Off, such a line is a 400, as net/http answers.
+	AllowHTTP09 bool
 
 	disableKeepAlives atomic.Bool
 	// draining is set by Drain and Shutdown: responses carry

@@ -219,7 +219,6 @@ func TestExchanges(t *testing.T) {
 		{name: "forced empty query", req: "GET /echo? HTTP/1.1\r\n" + host + "\r\n", status: 200, has: []string{`query="" scheme="" urlhost="" opaque="" force=true`}},
 		{name: "HTTP/1.0 without Host", req: "GET /echo HTTP/1.0\r\n\r\n", status: 200, has: []string{"host= ", "proto=HTTP/1.0 1.0"}, closes: true},
 		{name: "HTTP/2.0 served as 1.1 (Apache; net/http: 505)", req: "GET /echo HTTP/2.0\r\n" + host + "\r\n", status: 200, has: []string{"proto=HTTP/2.0 2.0"}},
-		{name: "bare LF line ends (as net/http)", req: "GET /echo HTTP/1.1\nHost: x\n\n", status: 200, body: "*"},
 		{name: "blank lines before the request", req: "\r\n\r\nGET /nolen HTTP/1.1\r\n" + host + "\r\n", status: 200, body: "hello, world\n"},
 		{name: "CONNECT authority", req: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", status: 200,
 			has: []string{`uri=example.com:443 path="" rawpath="" query="" scheme="" urlhost="example.com:443"`}},
@@ -320,7 +319,9 @@ func TestRefused(t *testing.T) {
 	s := &Server{ErrorResponse: errorPage, MaxHeaderBytes: 1024}
 	addr := startServer(t, s, testMux())
 	for _, tc := range []struct{ name, req string }{
-		{"HTTP/0.9 request", "GET /\r\n\r\n"},
+		{"HTTP/0.9 request (AllowHTTP09 off)", "GET /\r\n\r\n"},
+		{"bare LF line ends (Apache's strict reading)", "GET / HTTP/1.1\nHost: x\n\n"},
+		{"bare LF after a field", "GET / HTTP/1.1\r\nHost: x\n\r\n"},
 		{"two spaces", "GET  / HTTP/1.1\r\nHost: x\r\n\r\n"},
 		{"trailing space", "GET / HTTP/1.1 \r\nHost: x\r\n\r\n"},
 		{"four words", "GET / HTTP/1.1 x\r\nHost: x\r\n\r\n"},

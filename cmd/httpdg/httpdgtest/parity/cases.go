@@ -373,10 +373,29 @@ var Cases = []Case{
 		Status: 400, Page: true, Header: h("Content-Type", "text/html; charset=iso-8859-1", "Content-Length", "266", "Connection", "close"),
 		Log: `127.0.0.1 - - [T] "{r}" 400 266 "-" "-"`},
 	{Name: "HTTP/0.9 style request line", Request: "GET /alpha.txt\r\n\r\n",
-		Status:   0,
-		Log:      `127.0.0.1 - - [T] "{r}" 200 26 "-" "-"`,
-		Body:     Alpha,
-		KnownGap: "net/http has no HTTP/0.9: it answers 400 text/plain where Apache (HttpProtocolOptions Allow0.9, the default) sends the bare file"},
+		Status: 0,
+		Log:    `127.0.0.1 - - [T] "{r}" 200 26 "-" "-"`,
+		Body:   Alpha},
+	{Name: "HTTP/0.9, missing file", Request: "GET /missing.txt\r\n",
+		Status: 0, Body: notFoundPage, Log: `127.0.0.1 - - [T] "{r}" 404 236 "-" "-"`},
+	{Name: "HTTP/0.9, directory without slash", Request: "GET /listing\r\n",
+		Status: 0, Log: `127.0.0.1 - - [T] "{r}" 301 273 "-" "-"`},
+	{Name: "HTTP/0.9, with a query", Request: "GET /alpha.txt?x=1\r\n",
+		Status: 0, Body: Alpha, Log: `127.0.0.1 - - [T] "{r}" 200 26 "-" "-"`},
+	{Name: "HTTP/0.9, bad escape", Request: "GET /a%zz\r\n",
+		Status: 0, Body: badRequestPage, Log: `127.0.0.1 - - [T] "{r}" 400 266 "-" "-"`},
+	{Name: "HTTP/0.9 line, HEAD", Request: "HEAD /alpha.txt\r\n",
+		Status: 400, Header: h("Content-Type", "text/html; charset=iso-8859-1", "Connection", "close"), Log: `127.0.0.1 - - [T] "{r}" 400 - "-" "-"`},
+	{Name: "HTTP/0.9 line, POST", Request: "POST /alpha.txt\r\n",
+		Status: 400, Page: true, Header: h("Content-Type", "text/html; charset=iso-8859-1", "Content-Length", "266", "Connection", "close"), Log: `127.0.0.1 - - [T] "{r}" 400 266 "-" "-"`},
+	{Name: "HTTP/0.9 line, relative target", Request: "GET alpha.txt\r\n",
+		Status: 400, Page: true, Header: h("Content-Type", "text/html; charset=iso-8859-1", "Content-Length", "266", "Connection", "close"), Log: `127.0.0.1 - - [T] "{r}" 400 266 "-" "-"`},
+	{Name: "HTTP/0.9 line, bare LF", Request: "GET /alpha.txt\n",
+		Status: 400, Page: true, Header: h("Content-Type", "text/html; charset=iso-8859-1", "Content-Length", "266", "Connection", "close"), Log: `127.0.0.1 - - [T] "GET /alpha.txt\n" 400 266 "-" "-"`},
+	{Name: "bad request line, HEAD", Request: "HEAD /alpha.txt HTTP/1.1 extra\r\nHost: {host}\r\n\r\n",
+		Status: 400, Header: h("Content-Type", "text/html; charset=iso-8859-1", "Connection", "close"), Log: `127.0.0.1 - - [T] "HEAD /alpha.txt HTTP/1.1" 400 - "-" "-"`},
+	{Name: "request with bare LFs", Request: "GET /alpha.txt HTTP/1.1\nHost: {host}\n\n",
+		Status: 400, Page: true, Header: h("Content-Type", "text/html; charset=iso-8859-1", "Content-Length", "266", "Connection", "close"), Log: `127.0.0.1 - - [T] "GET /alpha.txt HTTP/1.1\n" 400 266 "-" "-"`},
 	{Name: "HTTP/2.0 in an HTTP/1 request line", Request: "GET /alpha.txt HTTP/2.0\r\nHost: {host}\r\n\r\n",
 		Status: 200, Header: h("Content-Type", "text/plain", "Content-Length", "26", "ETag", etag(26), "Last-Modified", lastMod, "Accept-Ranges", "bytes"),
 		Log: `127.0.0.1 - - [T] "{r}" 200 26 "-" "-"`},
@@ -390,6 +409,27 @@ var Cases = []Case{
 		Status: 400, Page: true, Header: h("Content-Type", "text/html; charset=iso-8859-1", "Content-Length", "266", "Connection", "close"),
 		Log: `127.0.0.1 - - [T] "{r}" 400 266 "-" "-"`},
 }
+
+// Apache 2.4.67's 404 and 400 pages, as an HTTP/0.9 answer carries them.
+const (
+	notFoundPage = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">
+<html><head>
+<title>404 Not Found</title>
+</head><body>
+<h1>Not Found</h1>
+<p>The requested URL was not found on this server.</p>
+</body></html>
+`
+	badRequestPage = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">
+<html><head>
+<title>400 Bad Request</title>
+</head><body>
+<h1>Bad Request</h1>
+<p>Your browser sent a request that this server could not understand.<br />
+</p>
+</body></html>
+`
+)
 
 // manyFields returns n distinct header lines; with the Host line the
 // request has n+1 fields (the tree's LimitRequestFields is 20).
