@@ -134,6 +134,21 @@ func (e *engine) deliver(s *acceptSocket, c net.Conn, worker int, release func()
 	}
 }
 
+// hostWithoutPort is net.SplitHostPort's host, or h itself where that
+// fails (no port), without the error's allocation on every request.
+func hostWithoutPort(h string) string {
+	if strings.HasPrefix(h, "[") {
+		if i := strings.LastIndex(h, "]:"); i > 0 {
+			return h[1:i]
+		}
+		return h
+	}
+	if i := strings.IndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i+1:], ':') < 0 {
+		return h[:i]
+	}
+	return h
+}
+
 // pause waits for the requests in flight and holds new ones until resume.
 func (e *engine) pause() { e.serving.Lock() }
 
@@ -506,10 +521,7 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	defer release()
 	conn, cpool := e.connection(req, g)
-	host := req.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
+	host := hostWithoutPort(req.Host)
 	// net/http moves Host into req.Host; Apache keeps it in headers_in
 	// (%{Host}i, redirects, mod_rewrite's HTTP_HOST).
 	if req.Host != "" && len(req.Header.Values("Host")) == 0 {

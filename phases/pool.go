@@ -13,10 +13,15 @@ type Pool struct {
 	name   string
 	parent *Pool
 
-	mu        sync.Mutex
-	subs      []*Pool
-	cleanups  []*Cleanup
-	userdata  map[string]any
+	mu       sync.Mutex
+	subs     []*Pool
+	cleanups []*Cleanup
+	userdata map[string]any
+	// The first key set lives here, not in the map: most request pools
+	// hold one entry, and a map per request is two allocations.
+	firstKey  string
+	firstVal  any
+	hasFirst  bool
 	destroyed bool
 	onError   func(error)
 }
@@ -95,6 +100,10 @@ func (p *Pool) CleanupRun(c *Cleanup) error {
 func (p *Pool) SetUserdata(key string, v any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.hasFirst || p.firstKey == key {
+		p.firstKey, p.firstVal, p.hasFirst = key, v, true
+		return
+	}
 	if p.userdata == nil {
 		p.userdata = map[string]any{}
 	}
@@ -105,6 +114,9 @@ func (p *Pool) SetUserdata(key string, v any) {
 func (p *Pool) Userdata(key string) (any, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.hasFirst && p.firstKey == key {
+		return p.firstVal, true
+	}
 	v, ok := p.userdata[key]
 	return v, ok
 }
@@ -127,6 +139,7 @@ func (p *Pool) Clear() []error {
 		n := len(p.cleanups)
 		if n == 0 {
 			p.userdata = nil
+			p.firstKey, p.firstVal, p.hasFirst = "", nil, false
 			p.mu.Unlock()
 			return errs
 		}

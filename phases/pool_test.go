@@ -87,7 +87,23 @@ func TestPoolKillRunUserdata(t *testing.T) {
 	if v, ok := p.Userdata("mod"); !ok || v != 42 {
 		t.Fatalf("userdata %v %v", v, ok)
 	}
+	// Several keys, and overwriting the first and a later one.
+	p.SetUserdata("other", "x")
+	p.SetUserdata("third", 3)
+	p.SetUserdata("mod", 43)
+	p.SetUserdata("third", 4)
+	for k, want := range map[string]any{"mod": 43, "other": "x", "third": 4} {
+		if v, ok := p.Userdata(k); !ok || v != want {
+			t.Fatalf("userdata %s = %v %v, want %v", k, v, ok, want)
+		}
+	}
+	if _, ok := p.Userdata("none"); ok {
+		t.Fatal("a key never set is there")
+	}
 	p.Clear()
+	if _, ok := p.Userdata("other"); ok {
+		t.Fatal("userdata survived clear")
+	}
 	if n != 1 {
 		t.Fatalf("killed or already-run cleanup ran again: n=%d", n)
 	}

@@ -2,6 +2,7 @@ package phases
 
 import (
 	"io"
+	"iter"
 	"net/http"
 	"os"
 	"strconv"
@@ -280,6 +281,26 @@ func DirConfs[T any](r *Request, module string) []*T {
 		out = append(out, config.SectionConf[T](sec, module))
 	}
 	return out
+}
+
+// EachDirConf is DirConfs as an iterator, for the request path: the same
+// settings in the same order, without building a slice.
+func EachDirConf[T any](r *Request, module string) iter.Seq[*T] {
+	return func(yield func(*T) bool) {
+		if !yield(config.ServerDirConf[T](r.Server.Main, module)) {
+			return
+		}
+		if r.Vhost != nil && r.Vhost != r.Server.Main {
+			if !yield(config.ServerDirConf[T](r.Vhost, module)) {
+				return
+			}
+		}
+		for _, sec := range r.Sections {
+			if !yield(config.SectionConf[T](sec, module)) {
+				return
+			}
+		}
+	}
 }
 
 // VhostConf returns module's server settings for the request's virtual

@@ -45,7 +45,7 @@ func Authorized(r *phases.Request) bool {
 // mod_auth_basic and mod_authn_file).
 func Merged(r *phases.Request) DirSettings {
 	var m DirSettings
-	for _, ds := range phases.DirConfs[DirSettings](r, ModuleName) {
+	for ds := range phases.EachDirConf[DirSettings](r, ModuleName) {
 		if ds.AuthType != "" {
 			m.AuthType = ds.AuthType
 		}

@@ -42,7 +42,7 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 func Merged(r *phases.Request) *Rule {
 	var section *Rule
 	op := ""
-	for _, ds := range phases.DirConfs[DirSettings](r, ModuleName) {
+	for ds := range phases.EachDirConf[DirSettings](r, ModuleName) {
 		switch {
 		case ds.Merging == "" && ds.Rules == nil:
 			// Nothing set here: inherit.
@@ -341,7 +341,7 @@ func checkGroup(r *phases.Request, rule *Rule) Result {
 		return DeniedNoUser
 	}
 	file := ""
-	for _, gs := range phases.DirConfs[GroupSettings](r, GroupModuleName) {
+	for gs := range phases.EachDirConf[GroupSettings](r, GroupModuleName) {
 		if gs.GroupFile != "" {
 			file = gs.GroupFile
 		}

@@ -17,7 +17,7 @@ func customResponse(r *phases.Request) (phases.Status, error) {
 		return phases.DECLINED, nil // an error while serving an ErrorDocument
 	}
 	doc := ""
-	for _, ds := range phases.DirConfs[DirSettings](r, ModuleName) {
+	for ds := range phases.EachDirConf[DirSettings](r, ModuleName) {
 		if d, ok := ds.ErrorDocuments[r.Status]; ok {
 			doc = d
 		}

@@ -22,7 +22,7 @@ func limitRequestBody(r *phases.Request) (phases.Status, error) {
 		return phases.DECLINED, nil
 	}
 	limit := int64(DefaultLimitRequestBody)
-	for _, ds := range phases.DirConfs[DirSettings](r, ModuleName) {
+	for ds := range phases.EachDirConf[DirSettings](r, ModuleName) {
 		if ds.LimitRequestBody != nil {
 			limit = *ds.LimitRequestBody
 		}

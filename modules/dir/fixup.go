@@ -39,7 +39,7 @@ type merged struct {
 
 func settings(r *phases.Request) merged {
 	m := merged{slash: true}
-	for _, ds := range phases.DirConfs[DirSettings](r, ModuleName) {
+	for ds := range phases.EachDirConf[DirSettings](r, ModuleName) {
 		if ds.IndexSet {
 			m.index, m.disabled = ds.Index, ds.IndexDisabled
 		}

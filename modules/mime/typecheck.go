@@ -2,6 +2,7 @@ package mime
 
 import (
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,14 +41,26 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 // every dot-separated part after the first, lower case, in order
 // ("a.tar.GZ" → "tar", "gz"; ".htaccess" → "htaccess").
 func Extensions(name string) []string {
-	parts := strings.Split(name, ".")
 	var out []string
-	for _, p := range parts[1:] {
-		if p != "" {
-			out = append(out, strings.ToLower(p))
-		}
+	for ext := range eachExtension(name) {
+		out = append(out, ext)
 	}
 	return out
+}
+
+// eachExtension is Extensions as an iterator, which the type checker uses
+// on every request.
+func eachExtension(name string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		_, rest, found := strings.Cut(name, ".")
+		for found {
+			var p string
+			p, rest, found = strings.Cut(rest, ".")
+			if p != "" && !yield(strings.ToLower(p)) {
+				return
+			}
+		}
+	}
 }
 
 // check is the type_checker: the content type, handler, charset and
@@ -59,7 +72,11 @@ func (tc *typeChecker) check(r *phases.Request) (phases.Status, error) {
 	if r.Filename == "" || strings.HasSuffix(r.Filename, "/") {
 		return phases.DECLINED, nil
 	}
-	confs := phases.DirConfs[DirSettings](r, ModuleName)
+	var buf [8]*DirSettings // nearly always enough: no allocation
+	confs := buf[:0]
+	for c := range phases.EachDirConf[DirSettings](r, ModuleName) {
+		confs = append(confs, c)
+	}
 	var forceType, defaultType string
 	for _, c := range confs {
 		if c.ForceType != "" {
@@ -72,7 +89,7 @@ func (tc *typeChecker) check(r *phases.Request) (phases.Status, error) {
 	ctype, handler, charset := "", "", ""
 	var encodings []string
 	if forceType == "" || forceType == "none" {
-		for _, ext := range Extensions(filepath.Base(r.Filename)) {
+		for ext := range eachExtension(filepath.Base(r.Filename)) {
 			if t := lookup(confs, ext, func(c *DirSettings) map[string]string { return c.Types }); t != "" {
 				ctype = t
 			} else if t := tc.types[ext]; t != "" {
@@ -143,7 +160,7 @@ func handlerFor(confs []*DirSettings, ext string) string {
 // text/html type that names no charset.
 func withDefaultCharset(r *phases.Request, ctype string) string {
 	cs := ""
-	for _, c := range phases.DirConfs[core.DirSettings](r, core.ModuleName) {
+	for c := range phases.EachDirConf[core.DirSettings](r, core.ModuleName) {
 		if c.AddDefaultCharset != "" {
 			cs = c.AddDefaultCharset
 		}

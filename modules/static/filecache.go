@@ -1,6 +1,7 @@
 package static
 
 import (
+	"net/http"
 	"os"
 	"sync"
 	"syscall"
@@ -49,6 +50,9 @@ func idOf(fi os.FileInfo) (fileID, bool) {
 type cachedFile struct {
 	id   fileID
 	data []byte
+	// The validators serveFile would compute, fixed once the file's mtime
+	// is over a second old ("" otherwise: computed per request).
+	etag, lastModified string
 }
 
 // fileCache maps file names to their cached contents.
@@ -60,20 +64,21 @@ type fileCache struct {
 
 func newFileCache() *fileCache { return &fileCache{files: map[string]*cachedFile{}} }
 
-// get returns name's contents if they are cached for identity id.
-func (c *fileCache) get(name string, id fileID) ([]byte, bool) {
+// get returns name's entry if it is cached for identity id.
+func (c *fileCache) get(name string, id fileID) (*cachedFile, bool) {
 	c.mu.RLock()
 	f := c.files[name]
 	c.mu.RUnlock()
 	if f == nil || f.id != id {
 		return nil, false
 	}
-	return f.data, true
+	return f, true
 }
 
 // put caches data as name's contents for identity id, dropping other
 // entries while the cache would be over its size.
-func (c *fileCache) put(name string, id fileID, data []byte) {
+func (c *fileCache) put(name string, f *cachedFile) {
+	data := f.data
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.files[name]; old != nil {
@@ -87,7 +92,7 @@ func (c *fileCache) put(name string, id fileID, data []byte) {
 		c.bytes -= int64(len(f.data))
 		delete(c.files, other)
 	}
-	c.files[name] = &cachedFile{id: id, data: data}
+	c.files[name] = f
 	c.bytes += int64(len(data))
 }
 
@@ -103,40 +108,49 @@ type fileBody struct {
 	fd   int    // open when data is nil; -1 otherwise
 	name string
 	file *os.File // fd as an os.File, made for sendfile
+	// The cached validators, when the cache has them.
+	etag, lastModified string
 }
 
 // openBody returns the body of regular file name with identity id: from
 // the cache when it holds it, else read into the cache when the file is
 // small and settled, else an open descriptor. useCache false (EnableMMAP
 // Off) always opens.
-func openBody(c *fileCache, name string, fi os.FileInfo, now time.Time, useCache bool) (*fileBody, error) {
+func openBody(c *fileCache, name string, fi os.FileInfo, now time.Time, useCache bool) (fileBody, error) {
 	id, known := idOf(fi)
 	useCache = useCache && known && c != nil
 	if useCache {
-		if data, ok := c.get(name, id); ok {
-			return &fileBody{data: data, fd: -1, name: name}, nil
+		if f, ok := c.get(name, id); ok {
+			return fileBody{data: f.data, fd: -1, name: name, etag: f.etag, lastModified: f.lastModified}, nil
 		}
 	}
 	// O_CLOEXEC and no os.File: os.Open would also try (and fail) to put a
 	// regular file in the network poller, an fcntl and an epoll_ctl each.
 	fd, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		return fileBody{}, &os.PathError{Op: "open", Path: name, Err: err}
 	}
 	if !useCache || !cacheable(id, now) {
-		return &fileBody{fd: fd, name: name}, nil
+		return fileBody{fd: fd, name: name}, nil
 	}
 	data := make([]byte, id.size)
 	n, err := preadFull(fd, data, 0)
 	unix.Close(fd)
 	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: name, Err: err}
+		return fileBody{}, &os.PathError{Op: "read", Path: name, Err: err}
 	}
 	data = data[:n] // a file that shrank since the stat: what is there
 	if int64(n) == id.size {
-		c.put(name, id, data)
+		f := &cachedFile{id: id, data: data}
+		if mtime := fi.ModTime(); now.Sub(mtime) > time.Second {
+			// Neither weak (ETag) nor clamped to now (Last-Modified) any
+			// more, whatever the request time: fixed for the entry's life.
+			f.etag = ETag(id.size, mtime, now)
+			f.lastModified = mtime.UTC().Format(http.TimeFormat)
+		}
+		c.put(name, f)
 	}
-	return &fileBody{data: data, fd: -1, name: name}, nil
+	return fileBody{data: data, fd: -1, name: name}, nil
 }
 
 // osFile returns the descriptor as an os.File (which then owns it), the

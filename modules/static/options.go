@@ -76,7 +76,7 @@ func apply(cur opts, line []string) opts {
 // every section of r.Sections in merge order.
 func requestOpts(r *phases.Request) opts {
 	o := optDefault
-	for _, ds := range phases.DirConfs[core.DirSettings](r, core.ModuleName) {
+	for ds := range phases.EachDirConf[core.DirSettings](r, core.ModuleName) {
 		o = apply(o, ds.Options)
 	}
 	return o

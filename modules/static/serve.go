@@ -62,9 +62,13 @@ func (m *module) serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (ph
 	if lastMod.After(now) {
 		lastMod = now
 	}
-	etag := ETag(size, mtime, now)
+	etag, lastModified := b.etag, b.lastModified
+	if etag == "" {
+		etag = ETag(size, mtime, now)
+		lastModified = lastMod.UTC().Format(http.TimeFormat)
+	}
 	h := r.HeadersOut
-	h["Last-Modified"] = []string{lastMod.UTC().Format(http.TimeFormat)}
+	h["Last-Modified"] = []string{lastModified}
 	h["Etag"] = []string{etag}
 	h["Accept-Ranges"] = []string{"bytes"}
 
@@ -100,9 +104,9 @@ func (m *module) serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (ph
 			if r.Method == http.MethodHead {
 				return phases.OK, nil
 			}
-			return phases.OK, sendRange(r, b, rg.start, rg.length(), sendfile)
+			return phases.OK, sendRange(r, &b, rg.start, rg.length(), sendfile)
 		}
-		return sendMultipart(r, b, ranges, size, sendfile)
+		return sendMultipart(r, &b, ranges, size, sendfile)
 	}
 
 	h["Content-Length"] = []string{strconv.FormatInt(size, 10)}
@@ -111,7 +115,7 @@ func (m *module) serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (ph
 	if r.Method == http.MethodHead || size == 0 {
 		return phases.OK, nil
 	}
-	return phases.OK, sendRange(r, b, 0, size, sendfile)
+	return phases.OK, sendRange(r, &b, 0, size, sendfile)
 }
 
 // clearHeaders drops what serveFile set before an error answer (Apache
@@ -488,7 +492,7 @@ func strictLength(s string) (int64, bool) {
 // EnableSendfile for the request, both On unless a section says Off.
 func fileSettings(r *phases.Request) (mmap, sendfile bool) {
 	mmap, sendfile = true, true
-	for _, ds := range phases.DirConfs[core.DirSettings](r, core.ModuleName) {
+	for ds := range phases.EachDirConf[core.DirSettings](r, core.ModuleName) {
 		if ds.EnableMMAP != nil {
 			mmap = *ds.EnableMMAP
 		}
