@@ -537,10 +537,11 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !conn.Keepalive {
 		w.Header().Set("Connection", "close")
 	}
-	theRequest := req.Method + " " + req.RequestURI
+	var theRequest string
 	if req.ProtoMajor > 0 {
-		theRequest += " " + req.Proto
+		theRequest = req.Method + " " + req.RequestURI + " " + req.Proto
 	} else {
+		theRequest = req.Method + " " + req.RequestURI
 		// HTTP/0.9: the line had no protocol, and the connection ends
 		// with this answer.
 		conn.Keepalive = false

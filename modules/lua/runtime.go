@@ -189,6 +189,9 @@ type vm struct {
 
 	loaded *lua.FunctionProto // the compile whose top level has run here
 
+	// deadline times calls under LuaTimeout (made on first use).
+	deadline *callDeadline
+
 	// server is the server record of the call in progress, or of the last
 	// one (httpdg.* functions, the log and pool cleanups read it).
 	server *phases.Server
@@ -288,12 +291,15 @@ func (v *vm) pcall(f *lua.LFunction, timeout time.Duration, args ...lua.LValue) 
 	L := v.L
 	var ctx context.Context
 	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.Background(), timeout)
+		if v.deadline == nil {
+			v.deadline = newCallDeadline()
+		}
+		v.deadline.arm(timeout)
+		ctx = v.deadline
 		L.SetContext(ctx)
 		defer func() {
 			L.RemoveContext()
-			cancel()
+			v.deadline.disarm()
 		}()
 	}
 	L.Push(f)
