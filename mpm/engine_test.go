@@ -174,6 +174,56 @@ func TestSlowClientGets408WhileOthersAreServed(t *testing.T) {
 	}
 }
 
+// TestSlowSecondRequestGets408: the header timeout also runs for the next
+// request of a keep-alive connection, from its first byte (the timer is
+// only armed when a read leaves the head incomplete).
+func TestSlowSecondRequestGets408(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	root := httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": httpdgtest.Conf(port, "RequestReadTimeout header=2", "KeepAliveTimeout 30")})
+	httpdgtest.Start(t, root, port)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+	br := bufio.NewReader(c)
+	if _, err := io.WriteString(c, "GET /first HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	first, err := http.ReadResponse(br, nil)
+	if err != nil || first.StatusCode != 404 {
+		t.Fatalf("first request: %v %v", first, err)
+	}
+	io.Copy(io.Discard, first.Body)
+	first.Body.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for _, b := range []byte("GET /second HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") {
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+	}()
+	sent := time.Now()
+	got, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no 408: %v", err)
+	}
+	if got.StatusCode != 408 {
+		t.Fatalf("status %d, want 408", got.StatusCode)
+	}
+	if waited := time.Since(sent); waited < 1500*time.Millisecond || waited > 4*time.Second {
+		t.Fatalf("408 after %v, want about 2s from the first byte", waited)
+	}
+}
+
 // rawStatus sends a raw request and returns the response status.
 func rawStatus(t *testing.T, port int, req string) int {
 	t.Helper()

@@ -1,6 +1,7 @@
 package mpm
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -80,6 +81,18 @@ func (c *timedConn) startHead() {
 	c.armLocked()
 }
 
+// dataArrivedLocked starts timing the head of a keep-alive connection's next
+// request, whose first bytes Read has just got. The timer is armed only if
+// the read ends with the head still incomplete: nearly every head arrives
+// whole in one read, and then no timer is touched at all.
+func (c *timedConn) dataArrivedLocked() {
+	c.idle, c.scanning, c.lineLen, c.lines = false, true, 0, 0
+	c.firstLine = c.firstLine[:0]
+	if c.settings.HeaderTimeout > 0 {
+		c.reading, c.start, c.got = true, time.Now(), 0
+	}
+}
+
 func (c *timedConn) armLocked() {
 	d := c.settings.HeaderTimeout
 	if c.settings.HeaderMinRate > 0 {
@@ -119,9 +132,7 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.mu.Lock()
 		if c.idle {
-			c.mu.Unlock()
-			c.startHead()
-			c.mu.Lock()
+			c.dataArrivedLocked()
 		}
 		if c.scanning && !c.encrypted {
 			if status, why := c.scanLocked(p[:n]); status != 0 {
@@ -133,8 +144,8 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		}
 		if c.reading {
 			c.got += int64(n)
-			if c.settings.HeaderMinRate > 0 {
-				c.armLocked()
+			if c.scanning || c.encrypted {
+				c.armLocked() // more of the head to wait for
 			}
 		}
 		c.mu.Unlock()
@@ -155,20 +166,33 @@ func (c *timedConn) Close() error {
 // directives and returns the status to refuse the request with, if any.
 func (c *timedConn) scanLocked(b []byte) (int, string) {
 	cs := c.settings
-	for _, ch := range b {
-		if ch != '\n' {
-			c.lineLen++
+	for len(b) > 0 {
+		// The rest of the current line in this read.
+		seg := b
+		nl := bytes.IndexByte(b, '\n')
+		if nl >= 0 {
+			seg = b[:nl]
+		}
+		if len(seg) > 0 {
 			if c.lines == 0 && (cs.LimitRequestLine <= 0 || len(c.firstLine) <= cs.LimitRequestLine) {
-				c.firstLine = append(c.firstLine, ch) // for the log of a refusal
+				keep := seg // for the log of a refusal, up to the limit + 1
+				if cs.LimitRequestLine > 0 {
+					keep = keep[:min(len(keep), cs.LimitRequestLine+1-len(c.firstLine))]
+				}
+				c.firstLine = append(c.firstLine, keep...)
 			}
+			c.lineLen += len(seg)
 			if c.lines == 0 && cs.LimitRequestLine > 0 && c.lineLen > cs.LimitRequestLine+1 {
 				return http.StatusRequestURITooLong, ""
 			}
 			if c.lines > 0 && cs.LimitRequestFieldSz > 0 && c.lineLen > cs.LimitRequestFieldSz+1 {
 				return http.StatusBadRequest, "Size of a request header field exceeds server limit."
 			}
-			continue
 		}
+		if nl < 0 {
+			return 0, ""
+		}
+		b = b[nl+1:]
 		if c.lineLen <= 1 && c.lines > 0 { // the blank line: the head is complete
 			c.scanning = false
 			return 0, ""
@@ -187,7 +211,6 @@ func (c *timedConn) scanLocked(b []byte) (int, string) {
 	return 0, ""
 }
 
-// expire answers 408 and closes, unless the head arrived meanwhile.
 func (c *timedConn) expire() {
 	c.mu.Lock()
 	if !c.reading {
