@@ -56,6 +56,9 @@ type engine struct {
 	mu        sync.Mutex
 	listeners map[string]*listening // by "host:port"
 	conns     sync.Map              // net.Conn -> *connState
+	// prepared holds the conn_rec the connection hooks made for a
+	// connection until its HTTP server picks it up (connContext).
+	prepared sync.Map // *timedConn -> *connState
 }
 
 type listening struct {
@@ -126,7 +129,11 @@ func (e *engine) deliver(s *acceptSocket, c net.Conn, worker int, release func()
 	}
 	last := e.workers.countConnection()
 	e.workers.open.Add(1)
-	s.deliver(tc)
+	if g := e.gen.Load(); g != nil && hasConnectionHooks(g) {
+		go e.serveConnection(s, tc)
+	} else {
+		s.deliver(tc)
+	}
 	if last {
 		// MaxConnectionsPerChild: this child accepts no more; the rest of
 		// the queue is for the others.
@@ -390,18 +397,27 @@ func shutdownServer(srv httpServer, timeout time.Duration) {
 }
 
 func (e *engine) connContext(ctx context.Context, c net.Conn) context.Context {
-	cs := &connState{}
-	cs.conn.ClientIP, cs.conn.ClientPort = splitAddr(c.RemoteAddr())
-	cs.conn.LocalIP, cs.conn.LocalPort = splitAddr(c.LocalAddr())
-	cs.conn.Notes = map[string]string{}
+	var timed *timedConn
 	if tc, ok := c.(*tls.Conn); ok {
 		if t, ok := tc.NetConn().(*timedConn); ok {
 			t.outer, t.encrypted = tc, true
-			cs.timed = t
+			timed = t
 		}
 	} else if t, ok := c.(*timedConn); ok {
-		cs.timed = t
+		timed = t
 	}
+	// The connection hooks, if any ran, made its conn_rec already.
+	var cs *connState
+	if timed != nil {
+		if v, ok := e.prepared.LoadAndDelete(timed); ok {
+			cs = v.(*connState)
+		}
+	}
+	if cs == nil {
+		cs = newConnState(c)
+	}
+	cs.conn.Stream = c // after TLS
+	cs.timed = timed
 	e.conns.Store(c, cs)
 	return context.WithValue(ctx, connKey{}, cs)
 }

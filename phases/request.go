@@ -89,6 +89,11 @@ type Connection struct {
 	// Keepalives counts the requests served on the connection before the
 	// current one (Apache's c->keepalives, mod_log_config's %k).
 	Keepalives int
+	// Stream is the connection's bytes (after TLS, if any): a
+	// process_connection handler that takes the connection over reads the
+	// client's bytes from it and writes its answers to it. Request phases
+	// must not use it: HTTP owns the stream then.
+	Stream io.ReadWriter
 }
 
 // RequestHookFunc is a request-phase handler. It returns OK, DECLINED,
@@ -354,6 +359,23 @@ func InternalRedirect(r *Request, uri string) (*Request, Status) {
 	}
 	st := processRequest(r.Hooks, &nr)
 	return &nr, st
+}
+
+// RunConnectionHook runs a pre_connection or process_connection hook for c
+// and returns its status (DECLINED when every process_connection handler
+// declined); a handler's error is logged and counts as a 500.
+func RunConnectionHook(h *Hook[ConnectionHookFunc], c *Connection, s *Server) Status {
+	res, err := h.Run(func(f ConnectionHookFunc) (Status, error) { return f(c, s) }, nil)
+	if err != nil {
+		if s != nil && s.Log != nil {
+			s.Log.Error("core", "%s: %v", h.Name, err)
+		}
+		return http.StatusInternalServerError
+	}
+	if res.Err != nil && s != nil && s.Log != nil {
+		s.Log.Error("core", "%s failed: %v", hookHandler(h.Name, res.Stopper), res.Err)
+	}
+	return res.Status
 }
 
 // RunHook runs one request hook for r (a module calling SPEC §8's hooks

@@ -51,11 +51,8 @@ func goHookDirectives() []*config.Directive {
 	var out []*config.Directive
 	for _, h := range goHookPhases {
 		phase := h.phase
-		// Nothing runs the connection hooks yet (the engine has no
-		// pre_connection/process_connection calls).
-		connection := phase == "pre_connection" || phase == "process_connection"
 		out = append(out, &config.Directive{
-			Name: h.directive, Form: config.Take12, Contexts: h.ctx, Built: !connection,
+			Name: h.directive, Form: config.Take12, Contexts: h.ctx, Built: true,
 			Help:    fmt.Sprintf("a registered Go handler name for the %s hook, optionally followed by early or late", phase),
 			Handler: func(c *config.Cmd) error { return goHook(c, phase) },
 		})

@@ -18,6 +18,78 @@ func asRequestHook(h any) (phases.RequestHookFunc, bool) {
 	return nil, false
 }
 
+func asConnectionHook(h any) (phases.ConnectionHookFunc, bool) {
+	switch f := h.(type) {
+	case phases.ConnectionHookFunc:
+		return f, true
+	case func(c *phases.Connection, s *phases.Server) (phases.Status, error):
+		return f, true
+	}
+	return nil, false
+}
+
+// connectionPhase finds the connection hook a GoHook* phase names.
+func connectionPhase(h *phases.RequestHooks, phase string) *phases.Hook[phases.ConnectionHookFunc] {
+	switch phase {
+	case "pre_connection":
+		return h.PreConnection
+	case "process_connection":
+		return h.ProcessConnection
+	}
+	return nil
+}
+
+// registerGoConnectionHooks attaches GoHookPreConnection and
+// GoHookProcessConnection handlers: the main server's run for every
+// connection, a virtual host's for connections to its addresses (the
+// host name is not known before the first request).
+func registerGoConnectionHooks(h *phases.RequestHooks, cfg *config.Config) error {
+	add := func(ref HookRef, applies func(*phases.Connection) bool) error {
+		hook := connectionPhase(h, ref.Phase)
+		if hook == nil {
+			return nil
+		}
+		f, _ := asConnectionHook(ref.Handler)
+		order, err := phases.OrderOf(ref.Order)
+		if err != nil {
+			return err
+		}
+		hook.Add(phases.Entry[phases.ConnectionHookFunc]{Origin: ref.Name + " (Go)", Module: ref.Name, Order: order,
+			Fn: func(c *phases.Connection, s *phases.Server) (phases.Status, error) {
+				if !applies(c) {
+					return phases.DECLINED, nil
+				}
+				return f(c, s)
+			}})
+		return nil
+	}
+	for _, ref := range ServerOf(cfg.Main).Hooks {
+		if err := add(ref, func(*phases.Connection) bool { return true }); err != nil {
+			return err
+		}
+	}
+	for _, vh := range cfg.Vhosts {
+		var addrs []vhostAddr
+		for _, a := range vh.Addrs {
+			addrs = append(addrs, parseVhostAddr(a))
+		}
+		toVhost := func(c *phases.Connection) bool {
+			for _, a := range addrs {
+				if a.score(c) > 0 {
+					return true
+				}
+			}
+			return false
+		}
+		for _, ref := range ServerOf(vh).Hooks {
+			if err := add(ref, toVhost); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // requestPhase finds the request hook a GoHook* phase names.
 func requestPhase(h *phases.RequestHooks, phase string) *phases.Hook[phases.RequestHookFunc] {
 	return map[string]*phases.Hook[phases.RequestHookFunc]{

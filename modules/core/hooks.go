@@ -37,6 +37,12 @@ func serverPhase(h *phases.ServerHooks, phase string) (server *phases.Hook[phase
 // checkHookType is the config-time check that a named Go handler has the
 // signature its phase calls.
 func checkHookType(phase string, h any) error {
+	if phase == "pre_connection" || phase == "process_connection" {
+		if _, ok := asConnectionHook(h); !ok {
+			return fmt.Errorf("a handler for %s must be a func(c *phases.Connection, s *phases.Server) (phases.Status, error), not %T", phase, h)
+		}
+		return nil
+	}
 	_, _, isServer := serverPhase(phases.NewServerHooks(), phase)
 	if !isServer {
 		if _, ok := asRequestHook(h); !ok {
@@ -64,6 +70,9 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: coreOpenLogs, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst, RerunInChild: true})
 	registerRequestHooks(h.Request, cfg)
 	if err := registerGoRequestHooks(h.Request, cfg); err != nil {
+		return err
+	}
+	if err := registerGoConnectionHooks(h.Request, cfg); err != nil {
 		return err
 	}
 	for _, ref := range ServerOf(cfg.Main).Hooks {

@@ -95,6 +95,23 @@ func selectVhost(cfg *config.Config) phases.RequestHookFunc {
 	}
 }
 
+// BaseServer is Apache's c->base_server for a connection: the virtual
+// host its local address selects (the most specific address match, the
+// first such vhost in the config), or the main server when none does.
+// Name-based selection refines it per request; connection-level modules
+// (process_connection handlers) read their settings here.
+func BaseServer(cfg *config.Config, c *phases.Connection) *config.Server {
+	best, base := 0, cfg.Main
+	for _, vh := range cfg.Vhosts {
+		for _, a := range vh.Addrs {
+			if sc := parseVhostAddr(a).score(c); sc > best {
+				best, base = sc, vh
+			}
+		}
+	}
+	return base
+}
+
 func nameMatches(serverName, host string) bool {
 	name := serverName
 	if i := strings.Index(name, "://"); i >= 0 {

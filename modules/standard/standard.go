@@ -8,6 +8,7 @@ import (
 	_ "github.com/httpdg/httpdg/modules/authz"
 	_ "github.com/httpdg/httpdg/modules/core"
 	_ "github.com/httpdg/httpdg/modules/dir"
+	_ "github.com/httpdg/httpdg/modules/echo"
 	_ "github.com/httpdg/httpdg/modules/headers"
 	_ "github.com/httpdg/httpdg/modules/logconfig"
 	_ "github.com/httpdg/httpdg/modules/lua"
