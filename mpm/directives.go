@@ -132,9 +132,7 @@ func directives() []*config.Directive {
 		d := &decls[i]
 		out = append(out, &config.Directive{
 			Name: d.name, Form: config.Take1, Contexts: config.ServerOnly, Help: d.help,
-			// The master and children act on all of them but ListenBacklog
-			// (Go's listen(2) uses the kernel's somaxconn).
-			Built:   d.name != "ListenBacklog",
+			Built:   true,
 			Handler: func(c *config.Cmd) error { return handle(c, d) },
 		})
 	}

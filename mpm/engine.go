@@ -107,14 +107,33 @@ func newEngineWith(open func(phases.ListenAddr) (*os.File, error), w *workers) *
 	return e
 }
 
-// bindListener opens a listening socket for a (what -X and the master do).
+// bindListener opens a listening socket for a with Apache's default
+// backlog.
 func bindListener(a phases.ListenAddr) (*os.File, error) {
+	return bindListenerBacklog(a, DefaultListenBacklog)
+}
+
+// bindListenerBacklog opens a listening socket for a (what -X and the
+// master do) with ListenBacklog's queue length: Go listens with the
+// kernel's somaxconn, and a second listen(2) on the socket sets the
+// length asked for (the kernel still caps it at somaxconn).
+func bindListenerBacklog(a phases.ListenAddr, backlog int) (*os.File, error) {
 	ln, err := net.Listen("tcp", hostPort(a))
 	if err != nil {
 		return nil, err
 	}
 	defer ln.Close() // the duplicate File returns keeps the socket open
-	return ln.(*net.TCPListener).File()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		return nil, err
+	}
+	if backlog > 0 {
+		if err := unix.Listen(int(f.Fd()), backlog); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("listen backlog %d: %w", backlog, err)
+		}
+	}
+	return f, nil
 }
 
 // deliver hands an accepted connection to its socket's server, timed and,

@@ -152,7 +152,7 @@ func RunMaster(lc *phases.Lifecycle, opts MasterOptions) error {
 		lc.Shutdown()
 		return err
 	}
-	if _, err := m.bind(lc.Server.Listen); err != nil {
+	if _, err := m.bind(lc.Server.Listen, settings.ListenBacklog); err != nil {
 		lc.Log.Error("core", "%v", err)
 		m.closeAllSockets()
 		lc.Shutdown()
@@ -348,7 +348,7 @@ func (m *master) beginRestart(graceful bool, why string, reply func(error)) {
 		reply(err)
 		return
 	}
-	added, err := m.bind(core.ListenAddrs(cfg))
+	added, err := m.bind(core.ListenAddrs(cfg), SettingsOf(cfg).ListenBacklog)
 	if err != nil {
 		m.lc.Log.Error("core", "restart aborted, generation %d goes on serving: %v", m.lc.Process.Generation, err)
 		reply(err)
@@ -672,7 +672,7 @@ func (m *master) newGeneration() (*masterGen, error) {
 // bind opens the sockets of addrs the master does not have yet (or takes
 // them from systemd). It returns the keys it added; on an error the
 // sockets it added are closed again.
-func (m *master) bind(addrs []phases.ListenAddr) ([]string, error) {
+func (m *master) bind(addrs []phases.ListenAddr, backlog int) ([]string, error) {
 	var added []string
 	for _, a := range addrs {
 		key := hostPort(a)
@@ -683,7 +683,7 @@ func (m *master) bind(addrs []phases.ListenAddr) ([]string, error) {
 			m.sockets[key] = f
 			continue
 		}
-		f, err := bindListener(a)
+		f, err := bindListenerBacklog(a, backlog)
 		if err != nil {
 			m.closeSockets(added)
 			return nil, fmt.Errorf("could not bind to address %s: %w", key, err)

@@ -46,7 +46,8 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 	defer ticker.Stop()
 	// Requests, not connections, take the workers, whatever the MPM: one
 	// process must not be held by idle keep-alive clients.
-	eng := newEngineWith(bindListener, newWorkers(settings.ThreadsPerChild, true, 1<<20, board, 0))
+	bind := func(a phases.ListenAddr) (*os.File, error) { return bindListenerBacklog(a, settings.ListenBacklog) }
+	eng := newEngineWith(bind, newWorkers(settings.ThreadsPerChild, true, 1<<20, board, 0))
 	first := true
 	for {
 		pchild := lc.ChildInit()
