@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -133,5 +134,49 @@ func TestFileCacheKeepsLargeFilesOutAndStaysWithinItsSize(t *testing.T) {
 	}
 	if total != c.bytes || len(c.files) == 0 {
 		t.Fatalf("accounting: %d files, %d bytes counted, %d held", len(c.files), c.bytes, total)
+	}
+}
+
+// TestFileCacheConcurrent: requests on many goroutines read and fill the
+// cache at once (run with -race).
+func TestFileCacheConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i := 0; i < 8; i++ {
+		p := filepath.Join(dir, string(rune('a'+i)))
+		if err := os.WriteFile(p, []byte(strings.Repeat(string(rune('a'+i)), 1000+i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	now := settledNow(t, paths[len(paths)-1])
+	c := newFileCache()
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				p := paths[(g+i)%len(paths)]
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, err := openBody(c, p, fi, now, true)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if int64(len(b.data)) != fi.Size() {
+					t.Errorf("%s: %d bytes, want %d", p, len(b.data), fi.Size())
+				}
+				b.close()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(c.files) != len(paths) {
+		t.Fatalf("%d files cached, want %d", len(c.files), len(paths))
 	}
 }
