@@ -760,8 +760,8 @@ func (rw *responseWriter) WriteHeader(status int) {
 	rw.r.Status = status
 	// modify_response_headers (RUN_ALL) sees the response just before it
 	// goes out; a failure there is logged, the response still goes.
-	if st := phases.RunModifyResponseHeaders(rw.hooks, rw.r); st != phases.OK && st != phases.DECLINED && rw.r.Server.Log != nil {
-		rw.r.Server.Log.Error("core", "modify_response_headers returned %v for %s", st, rw.r.URI)
+	if st := phases.RunModifyResponseHeaders(rw.hooks, rw.r); st != phases.OK && st != phases.DECLINED && rw.r.Log() != nil {
+		rw.r.Log().Error("core", "modify_response_headers returned %v for %s", st, rw.r.URI)
 	}
 	h := rw.w.Header()
 	for k, v := range rw.r.HeadersOut {

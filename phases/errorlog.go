@@ -36,6 +36,7 @@ type ErrorLog struct {
 	level        int
 	moduleLevels map[string]int
 	closer       io.Closer
+	client       string // "ip:port" of the request a line is about (WithClient)
 }
 
 // ErrorLogOptions configure NewErrorLog.
@@ -87,18 +88,33 @@ func (l *ErrorLog) Enabled(module, level string) bool {
 	return i >= 0 && i <= max
 }
 
+// WithClient returns the log for messages about a client's request: each
+// line carries "[client ip:port]" as Apache's do (what fail2ban and
+// similar tools match). It shares l's output and levels.
+func (l *ErrorLog) WithClient(client string) *ErrorLog {
+	if l == nil || client == "" {
+		return l
+	}
+	c := *l
+	c.client, c.closer = client, nil
+	return &c
+}
+
 // Log writes one message. module is a short module name ("core", "lua").
 func (l *ErrorLog) Log(module, level, format string, args ...any) {
 	if l == nil || !l.Enabled(module, level) {
 		return
 	}
-	l.zl.Log().
+	ev := l.zl.Log().
 		Str("time", time.Now().Format("2006-01-02T15:04:05.000000Z07:00")).
 		Str("module", strings.TrimSuffix(module, "_module")).
 		Str("level", strings.ToLower(level)).
 		Int("pid", os.Getpid()).
-		Int("tid", unix.Gettid()).
-		Msg(fmt.Sprintf(format, args...))
+		Int("tid", unix.Gettid())
+	if l.client != "" {
+		ev = ev.Str("client", l.client)
+	}
+	ev.Msg(fmt.Sprintf(format, args...))
 }
 
 // Error, Warn, Notice, Info and Debug log at their level.
@@ -131,6 +147,7 @@ func (a *apacheWriter) Write(p []byte) (int, error) {
 		Level   string `json:"level"`
 		Pid     int    `json:"pid"`
 		Tid     int    `json:"tid"`
+		Client  string `json:"client"`
 		Message string `json:"message"`
 	}
 	if err := json.Unmarshal(p, &ev); err != nil {
@@ -141,7 +158,12 @@ func (a *apacheWriter) Write(p []byte) (int, error) {
 		t = time.Now()
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "[%s] [%s:%s] [pid %d:tid %d] %s\n", t.Format("Mon Jan 02 15:04:05.000000 2006"), ev.Module, ev.Level, ev.Pid, ev.Tid, ev.Message)
+	fmt.Fprintf(&b, "[%s] [%s:%s] [pid %d:tid %d] ", t.Format("Mon Jan 02 15:04:05.000000 2006"), ev.Module, ev.Level, ev.Pid, ev.Tid)
+	if ev.Client != "" {
+		fmt.Fprintf(&b, "[client %s] ", ev.Client)
+	}
+	b.WriteString(ev.Message)
+	b.WriteByte('\n')
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, err := a.out.Write(b.Bytes()); err != nil {

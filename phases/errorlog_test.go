@@ -57,3 +57,34 @@ func TestErrorLogLevels(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorLogClient: a request's lines carry "[client ip:port]" after the
+// pid, as Apache's (IPv6 without brackets); JSON has a client field; the
+// log they come from is unchanged and cannot be closed through them.
+func TestErrorLogClient(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewErrorLog(&buf, ErrorLogOptions{Level: "info"})
+	l.WithClient("::1:48032").Info("core", "File does not exist: /x")
+	l.Info("core", "no client here")
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 2 || !regexp.MustCompile(`\] \[core:info\] \[pid \d+:tid \d+\] \[client ::1:48032\] File does not exist: /x$`).MatchString(lines[0]) ||
+		strings.Contains(lines[1], "[client") {
+		t.Fatalf("lines %q", lines)
+	}
+	var jb bytes.Buffer
+	NewErrorLog(&jb, ErrorLogOptions{Format: "json", Level: "info"}).WithClient("127.0.0.1:5").Info("core", "m")
+	var ev map[string]any
+	if err := json.Unmarshal(jb.Bytes(), &ev); err != nil || ev["client"] != "127.0.0.1:5" {
+		t.Fatalf("json %s (%v)", jb.String(), err)
+	}
+	closed := false
+	c := NewErrorLog(&buf, ErrorLogOptions{Closer: closerFunc(func() error { closed = true; return nil })})
+	c.WithClient("1.2.3.4:5").Close()
+	if closed {
+		t.Fatal("closing a client view closed the log's file")
+	}
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }

@@ -177,15 +177,15 @@ func NewRequestHooks() *RequestHooks {
 // RUN_FIRST to DECLINED.
 func runRequestHook(h *Hook[RequestHookFunc], r *Request) (Status, error) {
 	res, err := h.Run(func(f RequestHookFunc) (Status, error) { return f(r) }, func(origin string, st Status, err error) {
-		if r.Server != nil && r.Server.Log != nil {
-			r.Server.Log.Error("core", "%s failed: %s", hookHandler(h.Name, origin), reason(st, err))
+		if r.Log() != nil {
+			r.Log().Error("core", "%s failed: %s", hookHandler(h.Name, origin), reason(st, err))
 		}
 	})
 	if err != nil {
 		return 500, err
 	}
-	if res.Err != nil && r.Server != nil && r.Server.Log != nil {
-		r.Server.Log.Error("core", "%s failed: %v", hookHandler(h.Name, res.Stopper), res.Err)
+	if res.Err != nil && r.Log() != nil {
+		r.Log().Error("core", "%s failed: %v", hookHandler(h.Name, res.Stopper), res.Err)
 	}
 	return res.Status, nil
 }
@@ -218,8 +218,8 @@ func ProcessRequest(h *RequestHooks, r *Request, respond func(r *Request, st Sta
 	if respond != nil {
 		respond(r, st)
 	}
-	if _, err := runRequestHook(h.LogTransaction, r); err != nil && r.Server != nil && r.Server.Log != nil {
-		r.Server.Log.Error("core", "log_transaction: %v", err)
+	if _, err := runRequestHook(h.LogTransaction, r); err != nil && r.Log() != nil {
+		r.Log().Error("core", "log_transaction: %v", err)
 	}
 	if r.Pool != nil {
 		r.Pool.Destroy()
@@ -359,6 +359,25 @@ func InternalRedirect(r *Request, uri string) (*Request, Status) {
 	}
 	st := processRequest(r.Hooks, &nr)
 	return &nr, st
+}
+
+// Log is the error log for r: its virtual host's own, when the
+// <VirtualHost> sets ErrorLog or LogLevel, else the server's; its lines
+// name the client ("[client ip:port]").
+func (r *Request) Log() *ErrorLog {
+	if r.Server == nil {
+		return nil
+	}
+	l := r.Server.Log
+	if vl := r.Server.VhostLogs[r.Vhost]; vl != nil {
+		l = vl
+	}
+	if r.Conn != nil && r.Conn.ClientIP != "" {
+		// Apache's request lines say which client they are about, as
+		// "ip:port" without brackets, IPv6 too ("[client ::1:48032]").
+		l = l.WithClient(r.Conn.ClientIP + ":" + strconv.Itoa(r.Conn.ClientPort))
+	}
+	return l
 }
 
 // RunConnectionHook runs a pre_connection or process_connection hook for c

@@ -43,6 +43,10 @@ type Server struct {
 	Main    *config.Server
 	Process *Process
 	Log     *ErrorLog
+	// VhostLogs are the error logs of the virtual hosts that have their
+	// own (ErrorLog, LogLevel or ErrorLogFormat in the <VirtualHost>);
+	// Request.Log picks a request's. Filled by the core module.
+	VhostLogs map[*config.Server]*ErrorLog
 	// Listen is where the generation wants to accept connections; the core
 	// module fills it from the Listen directives.
 	Listen []ListenAddr

@@ -173,8 +173,8 @@ func answer(r *phases.Request, status int, target string) phases.Status {
 		target = constructURL(r, target)
 	}
 	if !isURL(target) {
-		if r.Server != nil && r.Server.Log != nil {
-			r.Server.Log.Error("alias", "cannot redirect '%s' to '%s'; target is not a valid absoluteURI or abs_path", r.URI, target)
+		if r.Log() != nil {
+			r.Log().Error("alias", "cannot redirect '%s' to '%s'; target is not a valid absoluteURI or abs_path", r.URI, target)
 		}
 		return http.StatusInternalServerError
 	}

@@ -144,8 +144,8 @@ func checkUserID(r *phases.Request) (phases.Status, error) {
 }
 
 func logErr(r *phases.Request, format string, args ...any) {
-	if r.Server != nil && r.Server.Log != nil {
-		r.Server.Log.Error("auth_basic", format, args...)
+	if r.Log() != nil {
+		r.Log().Error("auth_basic", format, args...)
 	}
 }
 

@@ -133,8 +133,8 @@ func logDenied(r *phases.Request) {
 }
 
 func logErr(r *phases.Request, format string, args ...any) {
-	if r.Server != nil && r.Server.Log != nil {
-		r.Server.Log.Error("authz_core", format, args...)
+	if r.Log() != nil {
+		r.Log().Error("authz_core", format, args...)
 	}
 }
 
@@ -360,8 +360,8 @@ func checkGroup(r *phases.Request, rule *Rule) Result {
 			return Granted
 		}
 	}
-	if r.Server != nil && r.Server.Log != nil {
-		r.Server.Log.Info("authz_groupfile", "Authorization of user %s to access %s failed, reason: user doesn't appear in group file (%s).", r.User, r.URI, file)
+	if r.Log() != nil {
+		r.Log().Info("authz_groupfile", "Authorization of user %s to access %s failed, reason: user doesn't appear in group file (%s).", r.User, r.URI, file)
 	}
 	return Denied
 }

@@ -36,8 +36,8 @@ func customResponse(r *phases.Request) (phases.Status, error) {
 		if st != phases.OK && st != phases.DONE {
 			// Apache adds "Additionally, a ... error was encountered" to the
 			// default page; ours is the default page.
-			if r.Server != nil && r.Server.Log != nil {
-				r.Server.Log.Info("core", "ErrorDocument %s for %d: %v", doc, r.Status, st)
+			if r.Log() != nil {
+				r.Log().Info("core", "ErrorDocument %s for %d: %v", doc, r.Status, st)
 			}
 			if o, ok := r.Output.(interface{ SetRequest(*phases.Request) }); ok {
 				o.SetRequest(r)

@@ -105,46 +105,107 @@ func coreOpenLogs(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
 }
 
 // openErrorLog opens the main server's ErrorLog into plog, so every restart
-// (which clears plog) reopens it and logrotate works.
+// (which clears plog) reopens it and logrotate works, then the virtual
+// hosts' own.
 func openErrorLog(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
 	ss := ServerOf(s.Main)
 	target := ss.ErrorLog
 	if target == "" {
 		target = filepath.Join(s.Config.ServerRoot, "logs/error_log")
 	}
-	var w io.WriteCloser
-	switch {
-	case strings.HasPrefix(target, "|"):
-		command := strings.TrimSpace(strings.TrimPrefix(target, "|"))
-		pw, err := s.Files.Open("pipe:"+command, func() (*os.File, error) { return pipedLog(plog, command) })
-		if err != nil {
-			return fmt.Errorf("could not open error log pipe %s: %w", target, err)
-		}
-		w = pw
-	case strings.HasPrefix(strings.ToLower(target), "syslog"):
-		sw, err := syslogWriter(target)
-		if err != nil {
-			return fmt.Errorf("could not open syslog: %w", err)
-		}
-		w = sw
-	default:
-		f, err := s.Files.Open("file:"+target, func() (*os.File, error) {
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return nil, err
-			}
-			return os.OpenFile(target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		})
-		if err != nil {
-			return fmt.Errorf("could not open error log file %s: %w", target, err)
-		}
-		w = f
+	w, err := openLogTarget(plog, s, target)
+	if err != nil {
+		return err
 	}
 	log := phases.NewErrorLog(w, phases.ErrorLogOptions{
 		Format: ss.ErrorLogFormat, Level: ss.LogLevel, ModuleLevels: ss.ModuleLogLevels, Closer: w,
 	})
 	plog.CleanupRegister("core_module error log", log.Close)
 	s.Log = log
+	return openVhostErrorLogs(plog, s, target, w)
+}
+
+// openVhostErrorLogs gives each virtual host with an ErrorLog, LogLevel or
+// ErrorLogFormat of its own its error log, as Apache merges them: what
+// the <VirtualHost> does not set comes from the main server, and a host
+// without an ErrorLog writes to the main server's file at its own level.
+func openVhostErrorLogs(plog *phases.Pool, s *phases.Server, mainTarget string, mainWriter io.Writer) error {
+	ss := ServerOf(s.Main)
+	s.VhostLogs = nil
+	for _, vh := range s.Config.Vhosts {
+		vs := ServerOf(vh)
+		if vs.ErrorLog == "" && vs.LogLevel == "" && len(vs.ModuleLogLevels) == 0 && vs.ErrorLogFormat == "" {
+			continue
+		}
+		opts := phases.ErrorLogOptions{Format: ss.ErrorLogFormat, Level: ss.LogLevel, ModuleLevels: map[string]string{}}
+		if vs.ErrorLogFormat != "" {
+			opts.Format = vs.ErrorLogFormat
+		}
+		if vs.LogLevel != "" {
+			opts.Level = vs.LogLevel
+		}
+		for m, lv := range ss.ModuleLogLevels {
+			opts.ModuleLevels[m] = lv
+		}
+		for m, lv := range vs.ModuleLogLevels {
+			opts.ModuleLevels[m] = lv
+		}
+		var w io.Writer = mainWriter
+		if vs.ErrorLog != "" && vs.ErrorLog != mainTarget {
+			vw, err := openLogTarget(plog, s, vs.ErrorLog)
+			if err != nil {
+				return fmt.Errorf("virtual host %s: %w", vhostName(vh), err)
+			}
+			w, opts.Closer = vw, vw
+		}
+		log := phases.NewErrorLog(w, opts)
+		plog.CleanupRegister("core_module error log of "+vhostName(vh), log.Close)
+		if s.VhostLogs == nil {
+			s.VhostLogs = map[*config.Server]*phases.ErrorLog{}
+		}
+		s.VhostLogs[vh] = log
+	}
 	return nil
+}
+
+// vhostName names a virtual host in messages: its ServerName, else its
+// addresses.
+func vhostName(vh *config.Server) string {
+	if n := ServerOf(vh).ServerName; n != "" {
+		return n
+	}
+	return strings.Join(vh.Addrs, " ")
+}
+
+// openLogTarget opens an ErrorLog target: "|command" (a piped logger),
+// "syslog[:facility]", or a file (created with its directory). Files and
+// pipes go through s.Files, so children inherit the master's.
+func openLogTarget(plog *phases.Pool, s *phases.Server, target string) (io.WriteCloser, error) {
+	switch {
+	case strings.HasPrefix(target, "|"):
+		command := strings.TrimSpace(strings.TrimPrefix(target, "|"))
+		pw, err := s.Files.Open("pipe:"+command, func() (*os.File, error) { return pipedLog(plog, command) })
+		if err != nil {
+			return nil, fmt.Errorf("could not open error log pipe %s: %w", target, err)
+		}
+		return pw, nil
+	case strings.HasPrefix(strings.ToLower(target), "syslog"):
+		sw, err := syslogWriter(target)
+		if err != nil {
+			return nil, fmt.Errorf("could not open syslog: %w", err)
+		}
+		return sw, nil
+	}
+	f, err := s.Files.Open("file:"+target, func() (*os.File, error) {
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return nil, err
+		}
+		return os.OpenFile(target, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("could not open error log file %s: %w", target, err)
+	}
+	return f, nil
 }
 
 // pipedLog starts a piped logger ("|command") reading the log on stdin and

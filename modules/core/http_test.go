@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/httpdg/httpdg/cmd/httpdg/httpdgtest"
 )
@@ -100,5 +103,47 @@ func TestErrorDocumentTextAndURL(t *testing.T) {
 	}
 	if resp, body := get("/plain/x"); resp.StatusCode != 404 || !strings.Contains(body, "<title>404 Not Found</title>") {
 		t.Errorf("ErrorDocument default: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestVhostErrorLogs: a <VirtualHost> with its own ErrorLog and LogLevel
+// gets its requests' messages in its file at its level; one with only a
+// LogLevel writes to the main server's file at its level; one with
+// neither follows the main server (warn: no "File does not exist").
+func TestVhostErrorLogs(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	conf := httpdgtest.Conf(port,
+		"DocumentRoot htdocs", "LogLevel warn",
+		fmt.Sprintf("<VirtualHost *:%d>", port), "ServerName a.test", "ErrorLog logs/a_error_log", "LogLevel info", "</VirtualHost>",
+		fmt.Sprintf("<VirtualHost *:%d>", port), "ServerName b.test", "LogLevel info", "</VirtualHost>",
+		fmt.Sprintf("<VirtualHost *:%d>", port), "ServerName c.test", "</VirtualHost>",
+	)
+	root := httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": conf, "htdocs/.keep": ""})
+	s := httpdgtest.Start(t, root, port)
+	for _, host := range []string{"a.test", "b.test", "c.test"} {
+		if resp, _ := do(t, "GET", s.URL+"/missing-"+host, host, ""); resp.StatusCode != 404 {
+			t.Fatalf("%s: %d", host, resp.StatusCode)
+		}
+	}
+	read := func(name string) string {
+		b, _ := os.ReadFile(filepath.Join(root, "logs", name))
+		return string(b)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(read("a_error_log"), "missing-a.test") || !strings.Contains(read("error_log"), "missing-b.test") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a_error_log:\n%s\nerror_log:\n%s", read("a_error_log"), read("error_log"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mainLog, aLog := read("error_log"), read("a_error_log")
+	if strings.Contains(mainLog, "missing-a.test") || strings.Contains(aLog, "missing-b.test") {
+		t.Errorf("a message in the wrong file:\nerror_log:\n%s\na_error_log:\n%s", mainLog, aLog)
+	}
+	if strings.Contains(mainLog, "missing-c.test") || strings.Contains(aLog, "missing-c.test") {
+		t.Errorf("c.test logged at info with the main server's warn level")
+	}
+	if !strings.Contains(aLog, "[core:info]") || !strings.Contains(aLog, "] [client 127.0.0.1:") || !strings.Contains(aLog, "File does not exist") {
+		t.Errorf("a_error_log: %q", aLog)
 	}
 }

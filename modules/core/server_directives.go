@@ -90,9 +90,6 @@ func declareServerDirectives() []*config.Directive {
 			if !strings.HasPrefix(v, "|") && !strings.HasPrefix(strings.ToLower(v), "syslog") {
 				v = c.Path(v)
 			}
-			if c.Server.IsVirtual {
-				c.Warn("ErrorLog in a <VirtualHost> is not built yet: its errors go to the main server's error log")
-			}
 			srv(c).ErrorLog = v
 			return nil
 		}),
@@ -233,8 +230,8 @@ func listen(c *config.Cmd) error {
 // logLevel handles "LogLevel level [module:level]...".
 func logLevel(c *config.Cmd) error {
 	level, modLevels := &ServerOf(c.Server).LogLevel, &ServerOf(c.Server).ModuleLogLevels
-	if c.Section != nil || c.Server.IsVirtual {
-		c.Warn("LogLevel in a <VirtualHost> or per-directory section is not built yet: the main server's LogLevel applies")
+	if c.Section != nil {
+		c.Warn("LogLevel in a per-directory section is not built yet: the virtual host's (or main server's) LogLevel applies")
 	}
 	if c.Section != nil { // per-directory LogLevel, as in Apache
 		ds := dirOf(c)

@@ -159,8 +159,8 @@ func fallback(hooks *phases.RequestHooks, r *phases.Request) (phases.Status, err
 func lookup(hooks *phases.RequestHooks, r *phases.Request, uri string) (*phases.Request, phases.Status) {
 	depth, _ := strconv.Atoi(r.Notes[depthNote])
 	if depth >= maxDepth {
-		if r.Server != nil && r.Server.Log != nil {
-			r.Server.Log.Error("core", "Request exceeded the limit of %d subrequest nesting levels due to probable configuration error.", maxDepth)
+		if r.Log() != nil {
+			r.Log().Error("core", "Request exceeded the limit of %d subrequest nesting levels due to probable configuration error.", maxDepth)
 		}
 		return nil, http.StatusInternalServerError
 	}

@@ -210,8 +210,8 @@ func (g *generation) logTransaction(r *phases.Request) (phases.Status, error) {
 			}
 		}
 		line := lr.format(l.conf.Items)
-		if err := l.w.writeLine(line); err != nil && r.Server != nil && r.Server.Log != nil {
-			r.Server.Log.Error(ModuleName, "(%v) writing to %s", err, l.conf.Target)
+		if err := l.w.writeLine(line); err != nil && r.Log() != nil {
+			r.Log().Error(ModuleName, "(%v) writing to %s", err, l.conf.Target)
 		}
 	}
 	return phases.OK, nil

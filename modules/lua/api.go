@@ -111,18 +111,24 @@ func logLevel(name string) (string, bool) {
 var logMethods = []string{"emerg", "alert", "crit", "err", "error", "warn", "notice", "info", "debug",
 	"trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8"}
 
-// log writes msg into the error log of the call's server.
-func (v *vm) log(s *phases.Server, level, msg string) {
-	var l *phases.ErrorLog
-	if s != nil {
-		l = s.Log
-	} else if v.server != nil {
+// log writes msg into l (a request's log is its virtual host's), else
+// the error log of the call's server.
+func (v *vm) log(l *phases.ErrorLog, level, msg string) {
+	if l == nil && v.server != nil {
 		l = v.server.Log
 	}
 	if l == nil {
 		l = phases.StderrLog()
 	}
 	l.Log("lua", level, "%s", msg)
+}
+
+// serverLog is s's error log, nil without a server.
+func serverLog(s *phases.Server) *phases.ErrorLog {
+	if s == nil {
+		return nil
+	}
+	return s.Log
 }
 
 // sharedConstants is the apache2 table's content, shared by every state
@@ -244,7 +250,7 @@ func (v *vm) objectMeta() {
 		level, _ := logLevel(m)
 		serverMethods.RawSetString(m, L.NewFunction(func(L *lua.LState) int {
 			so := checkServer(L)
-			v.log(so.s, level, L.CheckString(2))
+			v.log(serverLog(so.s), level, L.CheckString(2))
 			return 0
 		}))
 	}

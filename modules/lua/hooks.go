@@ -326,8 +326,8 @@ func (rt *runtime) mapHandler(hk Hook, applies func(*phases.Request) bool) phase
 				return http.StatusNotFound, nil
 			}
 			if st, err := os.Stat(file); err != nil || !st.Mode().IsRegular() {
-				if r.Server != nil && r.Server.Log != nil {
-					r.Server.Log.Info("lua", "LuaMapHandler %s: no script %s for %s", hk.Pattern, file, r.URI)
+				if r.Log() != nil {
+					r.Log().Info("lua", "LuaMapHandler %s: no script %s for %s", hk.Pattern, file, r.URI)
 				}
 				return http.StatusNotFound, nil
 			}

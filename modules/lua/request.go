@@ -62,7 +62,7 @@ func init() {
 				b.WriteString(L.ToStringMeta(L.Get(i)).String())
 			}
 			if _, err := io.WriteString(r.Output, b.String()); err != nil {
-				v.log(r.Server, "debug", "r:puts: "+err.Error())
+				v.log(r.Log(), "debug", "r:puts: "+err.Error())
 			}
 			return 0
 		},
@@ -70,7 +70,7 @@ func init() {
 			r := checkRequest(L)
 			n, err := io.WriteString(r.Output, L.CheckString(2))
 			if err != nil {
-				v.log(r.Server, "debug", "r:write: "+err.Error())
+				v.log(r.Log(), "debug", "r:write: "+err.Error())
 			}
 			L.Push(lua.LNumber(n))
 			return 1
@@ -251,7 +251,7 @@ func init() {
 		level, _ := logLevel(name)
 		requestMethods[name] = func(v *vm, L *lua.LState) int {
 			r := checkRequest(L)
-			v.log(r.Server, level, L.CheckString(2))
+			v.log(r.Log(), level, L.CheckString(2))
 			return 0
 		}
 	}

@@ -224,7 +224,7 @@ func discardBody(r *phases.Request) phases.Status {
 
 // logf writes to the error log at level, if there is one.
 func logf(r *phases.Request, level, format string, args ...any) {
-	if r.Server != nil && r.Server.Log != nil {
-		r.Server.Log.Log("core", level, format, args...)
+	if r.Log() != nil {
+		r.Log().Log("core", level, format, args...)
 	}
 }
