@@ -30,6 +30,8 @@ type generation struct {
 	server *phases.Server
 	hooks  *phases.RequestHooks
 	pchild *phases.Pool
+	// banner is the Server header (ServerTokens), set by activate.
+	banner string
 }
 
 // engine serves HTTP for a child: one net/http server per listening
@@ -139,7 +141,8 @@ func bindListenerBacklog(a phases.ListenAddr, backlog int) (*os.File, error) {
 // deliver hands an accepted connection to its socket's server, timed and,
 // for https, wrapped in TLS.
 func (e *engine) deliver(s *acceptSocket, c net.Conn, worker int, release func()) {
-	tc := &timedConn{Conn: c, settings: e.gen.Load().server.Conn, worker: worker, release: release}
+	g := e.gen.Load()
+	tc := &timedConn{Conn: c, settings: g.server.Conn, banner: g.banner, worker: worker, release: release}
 	tc.outer = tc
 	tc.refused = func(status int, line string, n int) { e.logRefused(tc, status, line, n) }
 	tc.startHead()
@@ -185,6 +188,7 @@ func (e *engine) resume() { e.serving.Unlock() }
 // its Listen addresses: new ones are opened, ones no longer named closed.
 // A bind failure is returned and leaves the sockets that were open serving.
 func (e *engine) activate(g *generation) error {
+	g.banner = core.ServerBanner(g.server.Config)
 	e.gen.Store(g)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -233,7 +237,7 @@ func (e *engine) activate(g *generation) error {
 				MaxHeaderBytes:    headerBudget(cs),
 				ConnContext:       e.connContext,
 				ConnState:         e.connStateChange,
-				ErrorResponse:     apacheErrorResponse,
+				ErrorResponse:     e.errorResponse,
 				Refused:           e.logRefused,
 				AllowHTTP09:       !cs.Require10,
 				ErrorLog:          log.New(io.Discard, "", 0),
@@ -402,8 +406,13 @@ func (e *engine) closeAll() {
 
 // apacheErrorResponse is Apache's page for a request refused before any
 // phase runs (a malformed request line or head, a timeout).
-func apacheErrorResponse(status int) (http.Header, []byte) {
+// errorResponse is the answer to a request mpm/http1 refuses before any
+// phase: Apache's page, with the Server header.
+func (e *engine) errorResponse(status int) (http.Header, []byte) {
 	h := http.Header{"Content-Type": {"text/html; charset=iso-8859-1"}}
+	if g := e.gen.Load(); g != nil {
+		h["Server"] = []string{g.banner}
+	}
 	return h, []byte(errorPageNotes(status, "GET", "", ""))
 }
 
@@ -551,6 +560,7 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		// The child is stopping: no worker will come.
 		w.Header().Set("Connection", "close")
+		w.Header().Set("Server", g.banner)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
@@ -562,7 +572,7 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Host != "" && len(req.Header.Values("Host")) == 0 {
 		req.Header.Set("Host", req.Host)
 	}
-	out := &responseWriter{w: w, hooks: g.hooks}
+	out := &responseWriter{w: w, hooks: g.hooks, banner: g.banner}
 	if e.draining.Load() {
 		// A graceful finish: this response is the connection's last, so
 		// the client reconnects (to a new child) instead of meeting a
@@ -696,6 +706,8 @@ func sendErrorResponse(r *phases.Request, out *responseWriter) {
 		verbose:  r.Notes["verbose-error-to"],
 		variants: r.Notes["variant-list"],
 		expect:   r.HeadersIn.Get("Expect"),
+		// ServerSignature's footer.
+		signature: core.Signature(r, "<hr>\n"),
 	})
 	// Apache's content-length filter sizes the page, except for a 413
 	// (the body is being discarded, the connection closes) and a 416 (the
@@ -733,6 +745,7 @@ type responseWriter struct {
 	w           http.ResponseWriter
 	r           *phases.Request
 	hooks       *phases.RequestHooks
+	banner      string // the Server header
 	wroteHeader bool
 	// forced, when set, is the status sent whatever a handler asks for:
 	// an ErrorDocument page goes out with the error's status.
@@ -773,6 +786,9 @@ func (rw *responseWriter) WriteHeader(status int) {
 	if rw.r.ContentType != "" {
 		h.Set("Content-Type", rw.r.ContentType)
 	}
+	// As Apache's ap_basic_http_header: the server's banner, whatever a
+	// module set.
+	h["Server"] = []string{rw.banner}
 	if dropsConnection(status) {
 		// ap_set_keepalive: these statuses close the connection.
 		h.Set("Connection", "close")

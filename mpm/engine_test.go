@@ -616,3 +616,31 @@ func TestHTTP09AndRequire10(t *testing.T) {
 		})
 	}
 }
+
+// TestServerTokensAndSignature: every answer carries the Server header
+// ServerTokens chooses (a file, an error page, a refused request), and
+// ServerSignature adds Apache's footer to error pages, the name and port
+// from the Host header, linked to ServerAdmin with EMail.
+func TestServerTokensAndSignature(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	root := httpdgtest.WriteTree(t, map[string]string{
+		"conf/httpd.conf": httpdgtest.Conf(port, "DocumentRoot htdocs", "ServerTokens Prod", "ServerSignature On", "ServerAdmin webmaster@example.test",
+			"<Location /mail>", "ServerSignature EMail", "</Location>"),
+		"htdocs/f.txt": "f\n",
+	})
+	httpdgtest.Start(t, root, port)
+	for _, tc := range []struct{ req, status, body string }{
+		{"GET /f.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", "200", "f\n"},
+		{"GET /missing HTTP/1.1\r\nHost: 127.0.0.1:" + strconv.Itoa(port) + "\r\nConnection: close\r\n\r\n", "404",
+			"<hr>\n<address>httpdg Server at 127.0.0.1 Port " + strconv.Itoa(port) + "</address>\n</body></html>\n"},
+		{"GET /mail/x HTTP/1.1\r\nHost: foo.test\r\nConnection: close\r\n\r\n", "404",
+			"<hr>\n<address>httpdg Server at <a href=\"mailto:webmaster@example.test\">foo.test</a> Port 80</address>\n</body></html>\n"},
+		{"GET / HTTP/1.1 extra\r\nHost: localhost\r\n\r\n", "400", "</body></html>\n"},
+	} {
+		got := rawAnswer(t, port, tc.req)
+		head, body, _ := strings.Cut(got, "\r\n\r\n")
+		if !strings.HasPrefix(head, "HTTP/1.1 "+tc.status+" ") || !strings.Contains(head+"\r\n", "\r\nServer: httpdg\r\n") || !strings.HasSuffix(body, tc.body) {
+			t.Errorf("%.30q:\n%s", tc.req, got)
+		}
+	}
+}

@@ -25,6 +25,7 @@ import (
 type timedConn struct {
 	net.Conn
 	settings phases.ConnSettings
+	banner   string // the Server header of a refusal
 	// outer is what the HTTP server reads and writes (the *tls.Conn over
 	// this one for https): the 408 must go through it.
 	outer net.Conn
@@ -230,8 +231,12 @@ func (c *timedConn) refuse(status int, why string) {
 	}
 	c.mu.Unlock()
 	body := errorPageNotes(status, "GET", "", why)
-	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %d\r\nConnection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n%s",
-		status, http.StatusText(status), time.Now().UTC().Format(http.TimeFormat), len(body), body)
+	server := ""
+	if c.banner != "" {
+		server = "Server: " + c.banner + "\r\n"
+	}
+	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\nDate: %s\r\n%sContent-Length: %d\r\nConnection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n%s",
+		status, http.StatusText(status), time.Now().UTC().Format(http.TimeFormat), server, len(body), body)
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.outer.Write([]byte(resp))
 	_ = c.Conn.Close()

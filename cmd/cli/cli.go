@@ -14,7 +14,7 @@ import (
 )
 
 // Version is httpdg's own version.
-const Version = "0.1.0"
+const Version = phases.Version
 
 // Main runs the command line and returns the process exit code.
 func Main(argv []string, stdout, stderr io.Writer) int {

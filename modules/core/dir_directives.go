@@ -13,7 +13,7 @@ var optionNames = []string{"None", "All", "Indexes", "FollowSymLinks", "SymLinks
 var overrideNames = []string{"All", "None", "AuthConfig", "FileInfo", "Indexes", "Limit", "Options", "Nonfatal"}
 
 // builtDirDirectives have their run-time behaviour.
-var builtDirDirectives = map[string]bool{"LimitRequestBody": true, "SetHandler": true, "ErrorDocument": true, "Options": true, "AddDefaultCharset": true, "EnableMMAP": true, "EnableSendfile": true}
+var builtDirDirectives = map[string]bool{"LimitRequestBody": true, "SetHandler": true, "ErrorDocument": true, "Options": true, "AddDefaultCharset": true, "EnableMMAP": true, "EnableSendfile": true, "ServerSignature": true}
 
 func dirDirectives() []*config.Directive {
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
