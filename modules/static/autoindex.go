@@ -88,7 +88,7 @@ func listDirectory(r *phases.Request) (phases.Status, error) {
 		}
 		b.WriteString(`<li><a href="` + escapeHTML(href) + `"> ` + escapeHTML(name) + "</a></li>\n")
 	}
-	b.WriteString("</ul>\n</body></html>\n")
+	b.WriteString("</ul>\n" + core.Signature(r, "") + "</body></html>\n")
 
 	r.ContentType = "text/html;charset=ISO-8859-1"
 	if r.Method == http.MethodHead {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/httpdg/httpdg/cmd/httpdg/httpdgtest"
+	"github.com/httpdg/httpdg/phases"
 )
 
 // past is the modification time of every test file: far enough back that
@@ -563,5 +564,21 @@ func TestCachedFileRewrittenInPlace(t *testing.T) {
 				t.Fatalf("after rewrite: %d %q, want %q", resp.StatusCode, body, changed)
 			}
 		})
+	}
+}
+
+// TestListingSignature: with ServerSignature On, the listing ends with
+// Apache's address line, as mod_autoindex's does.
+func TestListingSignature(t *testing.T) {
+	s := start(t, "ServerSignature On")
+	resp, err := http.Get(s.URL + "/idx/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := fmt.Sprintf("</ul>\n<address>httpdg/%s (Unix) Server at 127.0.0.1 Port %d</address>\n</body></html>\n", phases.Version, s.Port)
+	if resp.StatusCode != 200 || !strings.HasSuffix(string(b), want) {
+		t.Fatalf("%d, ends %q, want %q", resp.StatusCode, b[max(0, len(b)-120):], want)
 	}
 }
