@@ -75,7 +75,7 @@ func init() {
 			GlobalOf(c.Config).ExtendedStatus = &v
 			return nil
 		}},
-		{Name: "SeeRequestTail", Form: config.Flag, Contexts: config.ServerOnly, Help: "On to show the last 63 characters of long request lines in the status page, Off for the first 63", Handler: func(c *config.Cmd) error {
+		{Name: "SeeRequestTail", Form: config.Flag, Contexts: config.ServerOnly, Built: true, Help: "On to show the last 63 characters of long request lines in the status page, Off for the first 63", Handler: func(c *config.Cmd) error {
 			v := c.Flag()
 			GlobalOf(c.Config).SeeRequestTail = &v
 			return nil
