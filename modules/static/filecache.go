@@ -23,8 +23,11 @@ import (
 // under an unchanged identity.
 const (
 	cacheMaxFile  = copyBufSize // larger files go out through sendfile
-	cacheMaxBytes = 8 << 20     // per process: prefork runs many of them
-	cacheSettle   = 2 * time.Second
+	cacheMaxBytes = 8 << 20     // per process of a threaded MPM
+	// prefork runs a process per connection, often a hundred or more:
+	// each keeps a smaller cache.
+	cacheMaxBytesPrefork = 1 << 20
+	cacheSettle          = 2 * time.Second
 )
 
 // fileID is what a cached file must still match.
@@ -60,9 +63,12 @@ type fileCache struct {
 	mu    sync.RWMutex
 	files map[string]*cachedFile
 	bytes int64
+	limit int64 // bytes held at most
 }
 
-func newFileCache() *fileCache { return &fileCache{files: map[string]*cachedFile{}} }
+func newFileCache(limit int64) *fileCache {
+	return &fileCache{files: map[string]*cachedFile{}, limit: limit}
+}
 
 // get returns name's entry if it is cached for identity id.
 func (c *fileCache) get(name string, id fileID) (*cachedFile, bool) {
@@ -86,7 +92,7 @@ func (c *fileCache) put(name string, f *cachedFile) {
 		delete(c.files, name)
 	}
 	for other, f := range c.files { // map order: a random victim each time
-		if c.bytes+int64(len(data)) <= cacheMaxBytes {
+		if c.bytes+int64(len(data)) <= c.limit {
 			break
 		}
 		c.bytes -= int64(len(f.data))

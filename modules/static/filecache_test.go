@@ -52,7 +52,7 @@ func TestFileCacheServesSettledFilesAndSeesEveryChange(t *testing.T) {
 	if err := os.WriteFile(path, []byte("first version"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := newFileCache()
+	c := newFileCache(cacheMaxBytes)
 
 	// A fresh file is read but not cached: its ctime tick may not be over.
 	fi, _ := os.Stat(path)
@@ -100,7 +100,7 @@ func TestFileCacheServesSettledFilesAndSeesEveryChange(t *testing.T) {
 	}
 
 	// EnableMMAP Off: never from the cache.
-	c = newFileCache()
+	c = newFileCache(cacheMaxBytes)
 	if got, cached := readBody(t, c, path, settledNow(t, path), false); got != "third version" || cached || len(c.files) != 0 {
 		t.Fatalf("cache off %q cached=%v", got, cached)
 	}
@@ -112,7 +112,7 @@ func TestFileCacheKeepsLargeFilesOutAndStaysWithinItsSize(t *testing.T) {
 	if err := os.WriteFile(big, []byte(strings.Repeat("b", cacheMaxFile+1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := newFileCache()
+	c := newFileCache(cacheMaxBytes)
 	if _, cached := readBody(t, c, big, settledNow(t, big), true); cached {
 		t.Fatal("a file over cacheMaxFile was cached")
 	}
@@ -150,7 +150,7 @@ func TestFileCacheConcurrent(t *testing.T) {
 		paths = append(paths, p)
 	}
 	now := settledNow(t, paths[len(paths)-1])
-	c := newFileCache()
+	c := newFileCache(cacheMaxBytes)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)

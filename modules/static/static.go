@@ -53,7 +53,11 @@ type module struct {
 }
 
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	m := &module{followAll: followsEverywhere(cfg), cache: newFileCache()}
+	limit := int64(cacheMaxBytes)
+	if cfg.MPM == "prefork" {
+		limit = cacheMaxBytesPrefork
+	}
+	m := &module{followAll: followsEverywhere(cfg), cache: newFileCache(limit)}
 	h.Request.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.checkSymlinks, Origin: origin, Module: ModuleName, Order: phases.Last})
 	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.handler, Origin: origin, Module: ModuleName, Order: phases.ReallyLast})
 	return nil
