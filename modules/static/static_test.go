@@ -582,3 +582,26 @@ func TestListingSignature(t *testing.T) {
 		t.Fatalf("%d, ends %q, want %q", resp.StatusCode, b[max(0, len(b)-120):], want)
 	}
 }
+
+// TestLargeFileWithAndWithoutSendfile: a file past the cache and buffer
+// sizes comes whole through sendfile (the default) and through reads and
+// writes under EnableSendfile Off, ranges included.
+func TestLargeFileWithAndWithoutSendfile(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", 200<<10/16) // 200 KB
+	for _, mode := range []string{"On", "Off"} {
+		t.Run("EnableSendfile "+mode, func(t *testing.T) {
+			s := start(t, "EnableSendfile "+mode)
+			if err := os.WriteFile(filepath.Join(s.Root, "htdocs", "big.bin"), []byte(big), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			resp, body := raw(t, s, "GET", "/big.bin", nil)
+			if resp.StatusCode != 200 || body != big {
+				t.Fatalf("whole: %d, %d bytes", resp.StatusCode, len(body))
+			}
+			resp, body = raw(t, s, "GET", "/big.bin", map[string]string{"Range": "bytes=100000-170000"})
+			if resp.StatusCode != 206 || body != big[100000:170001] {
+				t.Fatalf("range: %d, %d bytes", resp.StatusCode, len(body))
+			}
+		})
+	}
+}
