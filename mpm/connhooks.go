@@ -25,8 +25,11 @@ func hasConnectionHooks(g *generation) bool {
 // decline, HTTP serves it with the same conn_rec: its pool and notes go
 // on to the requests.
 func (e *engine) serveConnection(s *acceptSocket, tc *timedConn) {
-	cs, handled := e.runConnectionHooks(tc)
-	if handled {
+	cs := newConnState(tc)
+	// The raw connection: the head scan and its 408/414 answers are for
+	// HTTP, which has not started.
+	cs.conn.Stream = tc.Conn
+	end := func() {
 		_ = tc.Close()
 		e.connGone(tc)
 		cs.mu.Lock()
@@ -35,43 +38,54 @@ func (e *engine) serveConnection(s *acceptSocket, tc *timedConn) {
 			cs.pool = nil
 		}
 		cs.mu.Unlock()
+	}
+	defer func() {
+		// A handler's panic ends its connection, not the child.
+		if v := recover(); v != nil {
+			if g := e.gen.Load(); g != nil && g.server.Log != nil {
+				g.server.Log.Error("core", "connection hook panicked: %v", v)
+			}
+			end()
+		}
+	}()
+	if e.runConnectionHooks(tc, cs) {
+		end()
 		return
 	}
 	e.prepared.Store(tc, cs)
 	s.deliver(tc)
 }
 
-// runConnectionHooks builds the connection's record and runs the hooks;
-// it reports whether they ended the connection (aborted or served it).
-func (e *engine) runConnectionHooks(tc *timedConn) (*connState, bool) {
+// runConnectionHooks runs the hooks on cs, giving it its pool; it reports
+// whether they ended the connection (aborted or served it).
+func (e *engine) runConnectionHooks(tc *timedConn, cs *connState) bool {
 	// Like a request, pre_connection keeps a restart waiting until it is
 	// done; process_connection does not (a handler may keep the
 	// connection for long).
 	e.serving.RLock()
 	g := e.gen.Load()
-	cs := newConnState(tc)
-	// The raw connection: the head scan and its 408/414 answers are for
-	// HTTP, which has not started.
-	cs.conn.Stream = tc.Conn
+	cs.mu.Lock()
 	cs.pool = g.pchild.Sub("connection")
 	cs.conn.Pool = cs.pool
-	st := phases.RunConnectionHook(g.hooks.PreConnection, &cs.conn, g.server)
-	e.serving.RUnlock()
+	cs.mu.Unlock()
+	st := func() phases.Status {
+		defer e.serving.RUnlock()
+		return phases.RunConnectionHook(g.hooks.PreConnection, &cs.conn, g.server)
+	}()
 	if st != phases.OK && st != phases.DECLINED && st != phases.DONE {
 		if g.server.Log != nil {
 			g.server.Log.Debug("core", "connection from %s aborted by pre_connection (%s)", cs.conn.ClientIP, statusText(st))
 		}
-		return cs, true
+		return true
 	}
 	// A protocol handler owns the connection's time: no request-head
 	// timeout runs under it. HTTP gets a fresh one if all decline.
 	tc.headDone()
-	st = phases.RunConnectionHook(g.hooks.ProcessConnection, &cs.conn, g.server)
-	if st != phases.DECLINED {
-		return cs, true
+	if phases.RunConnectionHook(g.hooks.ProcessConnection, &cs.conn, g.server) != phases.DECLINED {
+		return true
 	}
 	tc.startHead()
-	return cs, false
+	return false
 }
 
 // newConnState is the conn_rec of c: its addresses, notes and stream.

@@ -38,6 +38,10 @@ func init() {
 			_, err := io.WriteString(c.Stream, "220 hello "+c.Notes["tag"]+"\r\n")
 			return phases.OK, err
 		},
+		// process_connection: a bug.
+		"mpmtest.Panic": func(c *phases.Connection, s *phases.Server) (phases.Status, error) {
+			panic("handler bug")
+		},
 		// fixups: show what pre_connection left on the conn_rec.
 		"mpmtest.Show": func(r *phases.Request) (phases.Status, error) {
 			r.ErrHeadersOut.Set("X-Conn-Tag", r.Conn.Notes["tag"])
@@ -55,9 +59,10 @@ func init() {
 // refuses connections to its port (closed without a byte); another's
 // process_connection answers its own protocol and HTTP never starts.
 func TestConnectionHooks(t *testing.T) {
-	httpPort, refusedPort, greetPort := httpdgtest.FreePort(t), httpdgtest.FreePort(t), httpdgtest.FreePort(t)
+	httpPort, refusedPort, greetPort, panicPort := httpdgtest.FreePort(t), httpdgtest.FreePort(t), httpdgtest.FreePort(t), httpdgtest.FreePort(t)
 	root := t.TempDir()
 	conf := fmt.Sprintf(`ServerRoot %s
+Listen 127.0.0.1:%d
 Listen 127.0.0.1:%d
 Listen 127.0.0.1:%d
 Listen 127.0.0.1:%d
@@ -73,7 +78,10 @@ GoHookFixups mpmtest.Show
 <VirtualHost 127.0.0.1:%d>
     GoHookProcessConnection mpmtest.Greet
 </VirtualHost>
-`, root, httpPort, refusedPort, greetPort, refusedPort, greetPort)
+<VirtualHost 127.0.0.1:%d>
+    GoHookProcessConnection mpmtest.Panic
+</VirtualHost>
+`, root, httpPort, refusedPort, greetPort, panicPort, refusedPort, greetPort, panicPort)
 	for _, d := range []string{"conf", "logs", "htdocs"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -152,6 +160,12 @@ GoHookFixups mpmtest.Show
 	g := dial(greetPort)
 	if b, err := io.ReadAll(g); string(b) != "220 hello pre:127.0.0.1\r\n" || err != nil {
 		t.Fatalf("process_connection answer %q (%v)", b, err)
+	}
+
+	// A panicking handler: its connection ends, the server goes on.
+	p := dial(panicPort)
+	if b, err := io.ReadAll(p); len(b) != 0 || (err != nil && !errors.Is(err, syscall.ECONNRESET)) {
+		t.Fatalf("panicking handler's connection got %q (%v)", b, err)
 	}
 
 	// And HTTP still works after all that.
