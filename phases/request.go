@@ -1,10 +1,12 @@
 package phases
 
 import (
+	"fmt"
 	"io"
 	"iter"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -176,7 +178,7 @@ func NewRequestHooks() *RequestHooks {
 // runRequestHook runs one request hook for r and maps an all-DECLINED
 // RUN_FIRST to DECLINED.
 func runRequestHook(h *Hook[RequestHookFunc], r *Request) (Status, error) {
-	res, err := h.Run(func(f RequestHookFunc) (Status, error) { return f(r) }, func(origin string, st Status, err error) {
+	res, err := h.Run(func(f RequestHookFunc) (Status, error) { return callRequestHook(f, r) }, func(origin string, st Status, err error) {
 		if r.Log() != nil {
 			r.Log().Error("core", "%s failed: %s", hookHandler(h.Name, origin), reason(st, err))
 		}
@@ -188,6 +190,34 @@ func runRequestHook(h *Hook[RequestHookFunc], r *Request) (Status, error) {
 		r.Log().Error("core", "%s failed: %v", hookHandler(h.Name, res.Stopper), res.Err)
 	}
 	return res.Status, nil
+}
+
+// callRequestHook calls one handler; a panic in it is its failure (a 500
+// and a log line naming where it happened), not the process's end.
+func callRequestHook(f RequestHookFunc, r *Request) (st Status, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			st, err = http.StatusInternalServerError, fmt.Errorf("panic: %v (at %s)", v, panicSite())
+		}
+	}()
+	return f(r)
+}
+
+// panicSite is the file:line a recovered panic was raised at: the first
+// frame of the panicking goroutine outside the runtime and this file.
+func panicSite() string {
+	pcs := make([]uintptr, 32)
+	n := runtime.Callers(3, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		fr, more := frames.Next()
+		if !strings.HasPrefix(fr.Function, "runtime.") && !strings.HasSuffix(fr.File, "phases/request.go") {
+			return fmt.Sprintf("%s:%d", fr.File, fr.Line)
+		}
+		if !more {
+			return "unknown"
+		}
+	}
 }
 
 // ProcessRequest runs the request phases in Apache's order

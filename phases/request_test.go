@@ -1,8 +1,10 @@
 package phases
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -76,5 +78,31 @@ func TestProcessRequestPhases(t *testing.T) {
 				t.Error("request pool not destroyed")
 			}
 		})
+	}
+}
+
+// TestPanickingHookIsAFailure: a Go handler's panic becomes a 500 for the
+// request with a log line naming the panic and where it was raised; the
+// later phases and log_transaction still run their course.
+func TestPanickingHookIsAFailure(t *testing.T) {
+	var buf bytes.Buffer
+	h := NewRequestHooks()
+	h.Fixups.Add(Entry[RequestHookFunc]{Origin: "bug.Fixup (Go)", Fn: func(r *Request) (Status, error) {
+		var m map[string]int
+		m["x"] = 1 // a nil map write: a runtime panic
+		return OK, nil
+	}})
+	logged := false
+	h.LogTransaction.Add(Entry[RequestHookFunc]{Origin: "log", Fn: func(r *Request) (Status, error) { logged = true; return OK, nil }})
+	if err := h.sortAll(); err != nil {
+		t.Fatal(err)
+	}
+	r := &Request{Server: &Server{Log: NewErrorLog(&buf, ErrorLogOptions{})}, Notes: map[string]string{}}
+	st := ProcessRequest(h, r, nil)
+	if st != 500 || r.Status != 500 || !logged {
+		t.Fatalf("status %d / %d, logged %v", st, r.Status, logged)
+	}
+	if !strings.Contains(buf.String(), "fixups handler bug.Fixup (Go) failed: panic: assignment to entry in nil map (at ") || !strings.Contains(buf.String(), "request_test.go:") {
+		t.Fatalf("log %q", buf.String())
 	}
 }
