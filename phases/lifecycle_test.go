@@ -158,3 +158,18 @@ func TestLifecycleConfigErrorAborts(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestPanickingServerHookIsAFailure: a life-cycle handler's panic is its
+// failure with the panic's place, not the process's end.
+func TestPanickingServerHookIsAFailure(t *testing.T) {
+	h := NewHook[ServerHookFunc]("post_config", RunAll)
+	h.Add(Entry[ServerHookFunc]{Origin: "bug.PostConfig (Go)", Fn: func(pconf, plog, ptemp *Pool, s *Server) error {
+		var p *Process
+		p.Generation++ // a nil pointer: a runtime panic
+		return nil
+	}})
+	err := RunServerHook(h, nil, nil, nil, &Server{})
+	if err == nil || !strings.Contains(err.Error(), "post_config handler bug.PostConfig (Go) failed: panic: runtime error: invalid memory address") || !strings.Contains(err.Error(), "lifecycle_test.go:") {
+		t.Fatalf("err %v", err)
+	}
+}

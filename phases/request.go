@@ -203,15 +203,17 @@ func callRequestHook(f RequestHookFunc, r *Request) (st Status, err error) {
 	return f(r)
 }
 
-// panicSite is the file:line a recovered panic was raised at: the first
-// frame of the panicking goroutine outside the runtime and this file.
+// panicSite is the file:line a recovered panic was raised at: the
+// innermost frame of the panicking goroutine outside the standard library
+// (whose import paths have no dot in their first element).
 func panicSite() string {
 	pcs := make([]uintptr, 32)
 	n := runtime.Callers(3, pcs)
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		fr, more := frames.Next()
-		if !strings.HasPrefix(fr.Function, "runtime.") && !strings.HasSuffix(fr.File, "phases/request.go") {
+		first, _, _ := strings.Cut(fr.Function, "/")
+		if strings.Contains(first, ".") && !strings.HasPrefix(fr.Function, "runtime.") || strings.HasPrefix(fr.Function, "main.") {
 			return fmt.Sprintf("%s:%d", fr.File, fr.Line)
 		}
 		if !more {
@@ -414,7 +416,14 @@ func (r *Request) Log() *ErrorLog {
 // and returns its status (DECLINED when every process_connection handler
 // declined); a handler's error is logged and counts as a 500.
 func RunConnectionHook(h *Hook[ConnectionHookFunc], c *Connection, s *Server) Status {
-	res, err := h.Run(func(f ConnectionHookFunc) (Status, error) { return f(c, s) }, nil)
+	res, err := h.Run(func(f ConnectionHookFunc) (st Status, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				st, err = http.StatusInternalServerError, fmt.Errorf("panic: %v (at %s)", v, panicSite())
+			}
+		}()
+		return f(c, s)
+	}, nil)
 	if err != nil {
 		if s != nil && s.Log != nil {
 			s.Log.Error("core", "%s: %v", h.Name, err)

@@ -3,6 +3,7 @@ package phases
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/httpdg/httpdg/config"
@@ -150,7 +151,9 @@ func status(err error) (Status, error) {
 // RunServerHook runs a config-time hook and turns a failure into
 // "<phase> handler <origin> failed: <reason>".
 func RunServerHook(h *Hook[ServerHookFunc], pconf, plog, ptemp *Pool, s *Server) error {
-	res, err := h.Run(func(f ServerHookFunc) (Status, error) { return status(f(pconf, plog, ptemp, s)) }, nil)
+	res, err := h.Run(func(f ServerHookFunc) (Status, error) {
+		return status(guard(func() error { return f(pconf, plog, ptemp, s) }))
+	}, nil)
 	return hookFailure(h.Name, res, err)
 }
 
@@ -162,8 +165,20 @@ func RunChildHook(h *Hook[ChildHookFunc], p *Pool, s *Server) error {
 			s.Log.Error("core", "%s handler %s failed: %s", h.Name, origin, reason(st, err))
 		}
 	}
-	res, err := h.Run(func(f ChildHookFunc) (Status, error) { return status(f(p, s)) }, onVoid)
+	res, err := h.Run(func(f ChildHookFunc) (Status, error) { return status(guard(func() error { return f(p, s) })) }, onVoid)
 	return hookFailure(h.Name, res, err)
+}
+
+// guard runs a life-cycle handler; its panic is its failure (a reload
+// whose post_config panics is refused, the running generation goes on),
+// not the master's end.
+func guard(call func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v (at %s)", v, panicSite())
+		}
+	}()
+	return call()
 }
 
 func hookFailure(phase string, res Result, err error) error {
