@@ -10,6 +10,7 @@ import (
 
 	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/modules/authbasic"
+	"github.com/httpdg/httpdg/modules/core"
 	"github.com/httpdg/httpdg/phases"
 )
 
@@ -302,6 +303,9 @@ func clientAddr(r *phases.Request) (netip.Addr, bool) {
 // remoteHostDoubleRev is ap_get_useragent_host with REMOTE_DOUBLE_REV: the
 // client's reverse-DNS name, only if it resolves back to the client.
 func remoteHostDoubleRev(r *phases.Request) string {
+	if r.Conn != nil && r.UseragentIP == r.Conn.ClientIP {
+		return core.DoubleReverseHost(r) // once per connection
+	}
 	ip, ok := clientAddr(r)
 	if !ok {
 		return ""

@@ -16,7 +16,7 @@ var logLevels = []string{"emerg", "alert", "crit", "error", "warn", "notice", "i
 var builtServerDirectives = map[string]bool{"ErrorLog": true, "LogLevel": true, "ErrorLogFormat": true,
 	"Listen": true, "ServerName": true, "ServerAlias": true, "DocumentRoot": true, "KeepAlive": true,
 	"KeepAliveTimeout": true, "MaxKeepAliveRequests": true, "Protocols": true,
-	"LimitRequestLine": true, "LimitRequestFieldSize": true, "LimitRequestFields": true, "TraceEnable": true, "HttpProtocolOptions": true, "ServerTokens": true, "ServerAdmin": true,
+	"LimitRequestLine": true, "LimitRequestFieldSize": true, "LimitRequestFields": true, "TraceEnable": true, "HttpProtocolOptions": true, "ServerTokens": true, "ServerAdmin": true, "HostnameLookups": true,
 	"PidFile": true, "Timeout": true, "User": true, "Group": true, "ControlSocket": true, "GracefulShutdownTimeout": true}
 
 func serverDirectives() []*config.Directive {

@@ -73,6 +73,10 @@ func (lr *logRequest) value(it *Item) (string, bool) {
 		if strings.EqualFold(it.Arg, "c") && r.Conn != nil {
 			return r.Conn.ClientIP, true
 		}
+		if r.Conn != nil && r.UseragentIP == r.Conn.ClientIP {
+			// The client's name under HostnameLookups On/Double.
+			return EscapeLogItem(core.RemoteHost(r)), true
+		}
 		return EscapeLogItem(r.UseragentIP), r.UseragentIP != ""
 	case "A":
 		if r.Conn == nil {

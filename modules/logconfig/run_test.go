@@ -172,3 +172,42 @@ func TestBufferedLogsFlushOnStop(t *testing.T) {
 		t.Errorf("after stop: %q", b)
 	}
 }
+
+// TestHostnameLookups: %h is the client's address by default, its
+// reverse-DNS name under HostnameLookups On, and under Double the name only
+// when it resolves back to the client; a section's setting applies to its
+// requests. The expected name is what this machine's resolver says of
+// 127.0.0.1 (the address itself when it has no name).
+func TestHostnameLookups(t *testing.T) {
+	name, verified := "127.0.0.1", false
+	if names, err := net.LookupAddr("127.0.0.1"); err == nil && len(names) > 0 {
+		name = strings.ToLower(strings.TrimSuffix(names[0], "."))
+		if addrs, err := net.LookupHost(name); err == nil {
+			for _, a := range addrs {
+				verified = verified || a == "127.0.0.1"
+			}
+		}
+	}
+	double := "127.0.0.1"
+	if verified {
+		double = name
+	}
+	port := httpdgtest.FreePort(t)
+	root := httpdgtest.WriteTree(t, map[string]string{
+		"conf/httpd.conf": httpdgtest.Conf(port, "DocumentRoot htdocs", `CustomLog logs/access_log "%h %U"`,
+			"<Location /on>", "HostnameLookups On", "</Location>",
+			"<Location /double>", "HostnameLookups Double", "</Location>"),
+		"htdocs/f": "f",
+	})
+	httpdgtest.Start(t, root, port)
+	for _, path := range []string{"/off", "/on", "/double"} {
+		rawGet(t, port, "GET "+path+" HTTP/1.1\nHost: x\nConnection: close\n\n")
+	}
+	lines := waitLines(t, filepath.Join(root, "logs", "access_log"), 3)
+	want := []string{"127.0.0.1 /off\n", name + " /on\n", double + " /double\n"}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d: %q, want %q", i, lines[i], want[i])
+		}
+	}
+}
