@@ -54,6 +54,13 @@ func require(cmd *config.Cmd) error {
 	}
 	r.Provider, r.Args = args[0], append([]string(nil), args[1:]...)
 	p, ok := providers[r.Provider]
+	if ext, names := declared(cmd.Config, r.Provider); !ok && ext {
+		p, ok = func(*Rule) error { return nil }, true // its module checks the arguments
+	} else if !ok {
+		if n := similar(r.Provider, names); n != "" {
+			return fmt.Errorf("Unknown Authz provider: %s (provider names are case-sensitive: did you mean '%s'?)", r.Provider, n)
+		}
+	}
 	if !ok {
 		for name := range providers {
 			if strings.EqualFold(name, r.Provider) {

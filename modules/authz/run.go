@@ -288,8 +288,7 @@ func check(r *phases.Request, rule *Rule) Result {
 	case "group":
 		return checkGroup(r, rule)
 	}
-	logErr(r, "unknown authorization provider %s", rule.Provider)
-	return GeneralError
+	return checkExternal(r, rule)
 }
 
 func clientAddr(r *phases.Request) (netip.Addr, bool) {

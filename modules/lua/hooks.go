@@ -13,6 +13,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/modules/authz"
 	"github.com/httpdg/httpdg/modules/core"
 	mimemod "github.com/httpdg/httpdg/modules/mime"
 	"github.com/httpdg/httpdg/phases"
@@ -30,6 +31,9 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	rt.gather()
 	if err := rt.registerLifecycle(h); err != nil {
 		return err
+	}
+	for _, p := range GlobalOf(cfg).AuthzProviders {
+		authz.SetProvider(cfg, p.Name, rt.authzProvider(p))
 	}
 	servers := append([]*config.Server{cfg.Main}, cfg.Vhosts...)
 	for _, srv := range servers {
@@ -415,6 +419,45 @@ func (rt *runtime) run(r *phases.Request, path, fn string) (phases.Status, error
 		return errorStatus(err), err
 	}
 	return statusOf(ret), nil
+}
+
+// authzProvider is a LuaAuthzProvider's check: the function gets the
+// request and the Require line's arguments and returns one of the
+// apache2.AUTHZ_* results.
+func (rt *runtime) authzProvider(p Hook) authz.ProviderFunc {
+	return func(r *phases.Request, args []string) (authz.Result, error) {
+		s := rt.settings(r)
+		v, err := rt.acquire(r, s, p.File)
+		if err != nil {
+			return authz.GeneralError, err
+		}
+		largs := []lua.LValue{v.newRequest(r)}
+		for _, a := range args {
+			largs = append(largs, lua.LString(a))
+		}
+		ret, err := v.call(p.Function, s.timeout, largs...)
+		rt.release(v, s)
+		if err != nil {
+			return authz.GeneralError, err
+		}
+		n, ok := ret.(lua.LNumber)
+		if !ok {
+			return authz.GeneralError, fmt.Errorf("%s: %s returned %s, not an apache2.AUTHZ_* number", p.File, p.Function, ret.Type())
+		}
+		switch int(n) {
+		case 0:
+			return authz.Denied, nil
+		case 1:
+			return authz.Granted, nil
+		case 2:
+			return authz.Neutral, nil
+		case 3:
+			return authz.GeneralError, nil
+		case 4:
+			return authz.DeniedNoUser, nil
+		}
+		return authz.GeneralError, fmt.Errorf("%s: %s returned %v, not an apache2.AUTHZ_* value", p.File, p.Function, n)
+	}
 }
 
 func errorStatus(err error) phases.Status {

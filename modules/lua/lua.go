@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/modules/authz"
 	"github.com/httpdg/httpdg/phases"
 )
 
@@ -134,13 +135,12 @@ func directives() []*config.Directive {
 // notBuilt are the directives whose run-time part does not exist yet:
 // they are read and checked, and -L marks them.
 var notBuilt = map[string]bool{
-	"LuaPackageCPath":  true, // gopher-lua loads no C modules
-	"LuaInherit":       true,
-	"LuaOutputFilter":  true,
-	"LuaInputFilter":   true,
-	"LuaAuthzProvider": true,
-	"LuaSharedDict":    true,
-	"LuaMemoryLimit":   true, // gopher-lua has no allocator hook
+	"LuaPackageCPath": true, // gopher-lua loads no C modules
+	"LuaInherit":      true,
+	"LuaOutputFilter": true,
+	"LuaInputFilter":  true,
+	"LuaSharedDict":   true,
+	"LuaMemoryLimit":  true, // gopher-lua has no allocator hook
 }
 
 const (
@@ -312,6 +312,9 @@ func luaAuthzProvider(c *config.Cmd) error {
 	path, err := checkScript(c, file, fn)
 	if err != nil {
 		return err
+	}
+	if err := authz.DeclareProvider(c.Config, name); err != nil {
+		return fmt.Errorf("LuaAuthzProvider: %v", err)
 	}
 	g.AuthzProviders = append(g.AuthzProviders, Hook{Directive: c.Directive.Name, Phase: "authz_provider", Name: name, File: path, Function: fn, Origin: c.Node.Origin})
 	return nil

@@ -527,3 +527,40 @@ func TestLuaLazyCompileError(t *testing.T) {
 	want(t, resp, body, 200, "ok")
 	waitFor(t, s, regexp.MustCompile(`handler lua/bad.lua:handle failed: lua/bad.lua:3: `))
 }
+
+// TestLuaAuthzProvider: "Require <provider> args" calls the script's
+// function with the request and the arguments; its apache2.AUTHZ_* result
+// grants (the file's 404 here), denies (403) or, not being one, is an
+// error (500 and a log line).
+func TestLuaAuthzProvider(t *testing.T) {
+	s := serve(t, map[string]string{
+		"lua/authz.lua": `function check(r, word, other)
+  if word == "letmein" and other == nil and r.uri:sub(1, 2) == "/p" then return apache2.AUTHZ_GRANTED end
+  if word == "bad" then return "yes" end
+  return apache2.AUTHZ_DENIED
+end
+`,
+	},
+		"LuaAuthzProvider by_word lua/authz.lua check",
+		"<Location /p>", "Require by_word letmein", "</Location>",
+		"<Location /q>", "Require by_word nope", "</Location>",
+		"<Location /r>", "Require by_word bad", "</Location>",
+		"<Location /both>", "<RequireAll>", "Require by_word letmein", "Require all granted", "</RequireAll>", "</Location>")
+	for path, status := range map[string]int{"/p/x": 404, "/q/x": 403, "/r/x": 500, "/both/x": 403} {
+		if resp, _ := get(t, s.URL+path); resp.StatusCode != status {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, status)
+		}
+	}
+	waitFor(t, s, regexp.MustCompile(`authorization provider by_word failed: .*authz.lua: check returned string, not an apache2.AUTHZ_\* number`))
+}
+
+func TestLuaAuthzProviderMustComeFirst(t *testing.T) {
+	root := httpdgtest.WriteTree(t, map[string]string{
+		"lua/authz.lua":   "function check(r) return apache2.AUTHZ_GRANTED end\n",
+		"conf/httpd.conf": "<Location /p>\nRequire by_word x\n</Location>\nLuaAuthzProvider by_word lua/authz.lua check\n",
+	})
+	res := httpdgtest.Run(t, "-d", root, "-t")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "Unknown Authz provider: by_word") {
+		t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+	}
+}
