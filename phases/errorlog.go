@@ -100,6 +100,32 @@ func (l *ErrorLog) WithClient(client string) *ErrorLog {
 	return &c
 }
 
+// WithLevels returns the log with another level and module levels (a
+// per-directory LogLevel): level "" keeps l's, moduleLevels are added to
+// l's. It shares l's output.
+func (l *ErrorLog) WithLevels(level string, moduleLevels map[string]string) *ErrorLog {
+	if l == nil || level == "" && len(moduleLevels) == 0 {
+		return l
+	}
+	c := *l
+	c.closer = nil
+	if i := levelIndex(level); i >= 0 {
+		c.level = i
+	}
+	if len(moduleLevels) > 0 {
+		c.moduleLevels = make(map[string]int, len(l.moduleLevels)+len(moduleLevels))
+		for m, i := range l.moduleLevels {
+			c.moduleLevels[m] = i
+		}
+		for m, lv := range moduleLevels {
+			if i := levelIndex(lv); i >= 0 {
+				c.moduleLevels[m] = i
+			}
+		}
+	}
+	return &c
+}
+
 // Log writes one message. module is a short module name ("core", "lua").
 func (l *ErrorLog) Log(module, level, format string, args ...any) {
 	if l == nil || !l.Enabled(module, level) {

@@ -88,3 +88,26 @@ func TestErrorLogClient(t *testing.T) {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// TestErrorLogWithLevels: a per-directory LogLevel view logs at its level
+// and module levels, and leaves the log it comes from as it was.
+func TestErrorLogWithLevels(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewErrorLog(&buf, ErrorLogOptions{Level: "warn", ModuleLevels: map[string]string{"ssl": "debug"}})
+	v := l.WithLevels("info", map[string]string{"lua": "error"})
+	v.Info("core", "dir info")
+	v.Warn("lua", "lua warn dropped")
+	v.Debug("ssl", "ssl debug kept")
+	l.Info("core", "main info dropped")
+	out := buf.String()
+	for _, want := range []string{"dir info", "ssl debug kept"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in %q", want, out)
+		}
+	}
+	for _, not := range []string{"lua warn dropped", "main info dropped"} {
+		if strings.Contains(out, not) {
+			t.Errorf("%q logged: %q", not, out)
+		}
+	}
+}

@@ -394,8 +394,9 @@ func InternalRedirect(r *Request, uri string) (*Request, Status) {
 }
 
 // Log is the error log for r: its virtual host's own, when the
-// <VirtualHost> sets ErrorLog or LogLevel, else the server's; its lines
-// name the client ("[client ip:port]").
+// <VirtualHost> sets ErrorLog or LogLevel, else the server's, at the
+// LogLevel of r's sections if they set one; its lines name the client
+// ("[client ip:port]").
 func (r *Request) Log() *ErrorLog {
 	if r.Server == nil {
 		return nil
@@ -403,6 +404,9 @@ func (r *Request) Log() *ErrorLog {
 	l := r.Server.Log
 	if vl := r.Server.VhostLogs[r.Vhost]; vl != nil {
 		l = vl
+	}
+	if f := r.Server.DirLogLevel; f != nil && len(r.Sections) > 0 {
+		l = l.WithLevels(f(r))
 	}
 	if r.Conn != nil && r.Conn.ClientIP != "" {
 		// Apache's request lines say which client they are about, as

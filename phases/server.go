@@ -48,6 +48,10 @@ type Server struct {
 	// own (ErrorLog, LogLevel or ErrorLogFormat in the <VirtualHost>);
 	// Request.Log picks a request's. Filled by the core module.
 	VhostLogs map[*config.Server]*ErrorLog
+	// DirLogLevel, if set, gives the LogLevel the sections of a request
+	// set (level "" and no modules: none); Request.Log applies it.
+	// Filled by the core module.
+	DirLogLevel func(r *Request) (level string, modules map[string]string)
 	// Listen is where the generation wants to accept connections; the core
 	// module fills it from the Listen directives.
 	Listen []ListenAddr

@@ -122,7 +122,28 @@ func openErrorLog(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
 	})
 	plog.CleanupRegister("core_module error log", log.Close)
 	s.Log = log
+	s.DirLogLevel = dirLogLevel
 	return openVhostErrorLogs(plog, s, target, w)
+}
+
+// dirLogLevel is the LogLevel r's sections set: the last level set, and
+// the module levels merged in section order.
+func dirLogLevel(r *phases.Request) (string, map[string]string) {
+	level := ""
+	var modules map[string]string
+	for _, sec := range r.Sections {
+		ds := config.SectionConf[DirSettings](sec, ModuleName)
+		if ds.LogLevel != "" {
+			level = ds.LogLevel
+		}
+		for m, lv := range ds.ModuleLogLevels {
+			if modules == nil {
+				modules = map[string]string{}
+			}
+			modules[m] = lv
+		}
+	}
+	return level, modules
 }
 
 // openVhostErrorLogs gives each virtual host with an ErrorLog, LogLevel or

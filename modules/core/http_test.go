@@ -147,3 +147,29 @@ func TestVhostErrorLogs(t *testing.T) {
 		t.Errorf("a_error_log: %q", aLog)
 	}
 }
+
+// TestDirectoryLogLevel: a LogLevel inside <Location> applies to the
+// messages about its requests only.
+func TestDirectoryLogLevel(t *testing.T) {
+	port := httpdgtest.FreePort(t)
+	conf := httpdgtest.Conf(port, "DocumentRoot htdocs", "LogLevel warn",
+		"<Location /loud>", "LogLevel info", "</Location>",
+		"<Location /modules>", "LogLevel warn core:info", "</Location>")
+	root := httpdgtest.WriteTree(t, map[string]string{"conf/httpd.conf": conf, "htdocs/.keep": ""})
+	s := httpdgtest.Start(t, root, port)
+	for _, p := range []string{"/quiet/missing-q", "/loud/missing-l", "/modules/missing-m"} {
+		if resp, _ := do(t, "GET", s.URL+p, "localhost", ""); resp.StatusCode != 404 {
+			t.Fatalf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.ErrorLog(), "missing-l") || !strings.Contains(s.ErrorLog(), "missing-m") {
+		if time.Now().After(deadline) {
+			t.Fatalf("error_log:\n%s", s.ErrorLog())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(s.ErrorLog(), "missing-q") {
+		t.Fatalf("an info line for a request outside the sections:\n%s", s.ErrorLog())
+	}
+}

@@ -230,9 +230,6 @@ func listen(c *config.Cmd) error {
 // logLevel handles "LogLevel level [module:level]...".
 func logLevel(c *config.Cmd) error {
 	level, modLevels := &ServerOf(c.Server).LogLevel, &ServerOf(c.Server).ModuleLogLevels
-	if c.Section != nil {
-		c.Warn("LogLevel in a per-directory section is not built yet: the virtual host's (or main server's) LogLevel applies")
-	}
 	if c.Section != nil { // per-directory LogLevel, as in Apache
 		ds := dirOf(c)
 		level, modLevels = &ds.LogLevel, &ds.ModuleLogLevels
