@@ -35,9 +35,21 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	for _, p := range GlobalOf(cfg).AuthzProviders {
 		authz.SetProvider(cfg, p.Name, rt.authzProvider(p))
 	}
+	inheriting := rt.inheritUsed()
+	if inheriting {
+		if err := rt.addInheritingHooks(h.Request); err != nil {
+			return err
+		}
+	}
+	// keep: the hooks registered one by one (all of them, or with
+	// LuaInherit in use only the LuaMapHandlers).
+	keep := func(hk Hook) bool { return !inheriting || hk.Phase == "map_handler" }
 	servers := append([]*config.Server{cfg.Main}, cfg.Vhosts...)
 	for _, srv := range servers {
 		for _, hk := range ServerOf(srv).Hooks {
+			if !keep(hk) {
+				continue
+			}
 			if err := rt.addRequestHook(h.Request, hk, srv, nil); err != nil {
 				return err
 			}
@@ -46,6 +58,9 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 		walk = func(secs []*config.Section) error {
 			for _, sec := range secs {
 				for _, hk := range rt.sections[sec].Hooks {
+					if !keep(hk) {
+						continue
+					}
 					if err := rt.addRequestHook(h.Request, hk, srv, sec); err != nil {
 						return err
 					}

@@ -136,7 +136,6 @@ func directives() []*config.Directive {
 // they are read and checked, and -L marks them.
 var notBuilt = map[string]bool{
 	"LuaPackageCPath": true, // gopher-lua loads no C modules
-	"LuaInherit":      true,
 	"LuaOutputFilter": true,
 	"LuaInputFilter":  true,
 	"LuaSharedDict":   true,

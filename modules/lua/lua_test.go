@@ -382,5 +382,5 @@ func TestDirectivesBuilt(t *testing.T) {
 }
 
 // notBuiltYet are the directives without a run time yet.
-var notBuiltYet = map[string]bool{"LuaPackageCPath": true, "LuaInherit": true, "LuaOutputFilter": true,
+var notBuiltYet = map[string]bool{"LuaPackageCPath": true, "LuaOutputFilter": true,
 	"LuaInputFilter": true, "LuaSharedDict": true, "LuaMemoryLimit": true}

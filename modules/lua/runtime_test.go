@@ -564,3 +564,31 @@ func TestLuaAuthzProviderMustComeFirst(t *testing.T) {
 		t.Fatalf("exit %d: %s", res.Code, res.Stderr)
 	}
 }
+
+// TestLuaInherit: hooks of nested sections merge as mod_lua's
+// LuaInherit says: parent-first (the default) after the inherited ones,
+// parent-last before them, none instead of them.
+func TestLuaInherit(t *testing.T) {
+	mark := func(name string) string {
+		return "function " + name + "(r)\n  r.err_headers_out['X-Order'] = (r.err_headers_out['X-Order'] or '') .. '" + name + ",'\n  return apache2.DECLINED\nend\n"
+	}
+	s := serve(t, map[string]string{"lua/h.lua": mark("top") + mark("a") + mark("none") + mark("last") + mark("deep")},
+		"LuaHookFixups lua/h.lua top",
+		"<Location /a>", "LuaHookFixups lua/h.lua a", "</Location>",
+		"<Location /a/none>", "LuaInherit none", "LuaHookFixups lua/h.lua none", "</Location>",
+		"<Location /a/last>", "LuaInherit parent-last", "LuaHookFixups lua/h.lua last", "</Location>",
+		"<Location /a/last/deep>", "LuaHookFixups lua/h.lua deep", "</Location>")
+	for path, want := range map[string]string{
+		"/b":              "top,",
+		"/a/x":            "top,a,",
+		"/a/none/x":       "none,",
+		"/a/last/x":       "last,top,a,",
+		"/a/last/deep/x":  "last,top,a,deep,",
+		"/a/none/deeper/": "none,",
+	} {
+		resp, _ := get(t, s.URL+path)
+		if got := resp.Header.Get("X-Order"); got != want {
+			t.Errorf("%s: hooks ran %q, want %q", path, got, want)
+		}
+	}
+}
