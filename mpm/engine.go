@@ -151,7 +151,7 @@ func (e *engine) deliver(s *acceptSocket, c net.Conn, worker int, release func()
 	}
 	last := e.workers.countConnection()
 	e.workers.open.Add(1)
-	if g := e.gen.Load(); g != nil && hasConnectionHooks(g) {
+	if hasConnectionHooks(g) {
 		go e.serveConnection(s, tc)
 	} else {
 		s.deliver(tc)
@@ -404,10 +404,9 @@ func (e *engine) closeAll() {
 	}
 }
 
-// apacheErrorResponse is Apache's page for a request refused before any
-// phase runs (a malformed request line or head, a timeout).
 // errorResponse is the answer to a request mpm/http1 refuses before any
-// phase: Apache's page, with the Server header.
+// phase runs (a malformed request line or head, a timeout): Apache's
+// page, with the Server header.
 func (e *engine) errorResponse(status int) (http.Header, []byte) {
 	h := http.Header{"Content-Type": {"text/html; charset=iso-8859-1"}}
 	if g := e.gen.Load(); g != nil {
