@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/modules/core"
 	"github.com/httpdg/httpdg/mpm/http1"
 	"github.com/httpdg/httpdg/mpm/scoreboard"
@@ -699,7 +698,7 @@ func sendErrorResponse(r *phases.Request, out *responseWriter) {
 	body := errorPageFor(errorInfo{
 		status:   status,
 		method:   r.Method,
-		admin:    serverAdmin(r),
+		admin:    core.ServerAdmin(r),
 		location: loc,
 		notes:    r.Notes["error-notes"],
 		verbose:  r.Notes["verbose-error-to"],
@@ -723,20 +722,6 @@ func sendErrorResponse(r *phases.Request, out *responseWriter) {
 	if r.Method != http.MethodHead {
 		_, _ = out.Write([]byte(body))
 	}
-}
-
-// serverAdmin is the ServerAdmin of r's virtual host (the main server's
-// when the host sets none).
-func serverAdmin(r *phases.Request) string {
-	for _, s := range []*config.Server{r.Vhost, r.Server.Main} {
-		if s == nil {
-			continue
-		}
-		if a := core.ServerOf(s).ServerAdmin; a != "" {
-			return a
-		}
-	}
-	return ""
 }
 
 // responseWriter is the phases.ResponseWriter over net/http's.

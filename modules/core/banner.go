@@ -48,7 +48,7 @@ func Signature(r *phases.Request, prefix string) string {
 	name, port := nameAndPort(r)
 	shown := escapeHTML(name)
 	if mode == "EMail" {
-		shown = `<a href="mailto:` + escapeHTML(serverAdmin(r)) + `">` + shown + "</a>"
+		shown = `<a href="mailto:` + escapeHTML(ServerAdmin(r)) + `">` + shown + "</a>"
 	}
 	return prefix + "<address>" + ServerBanner(r.Server.Config) + " Server at " + shown + " Port " + strconv.Itoa(port) + "</address>\n"
 }
@@ -89,9 +89,9 @@ func nameAndPort(r *phases.Request) (string, int) {
 	return name, port
 }
 
-// serverAdmin is the ServerAdmin of r's virtual host, else the main
-// server's.
-func serverAdmin(r *phases.Request) string {
+// ServerAdmin is the ServerAdmin of r's virtual host, else the main
+// server's ("" when neither sets one).
+func ServerAdmin(r *phases.Request) string {
 	if r.Vhost != nil {
 		if a := ServerOf(r.Vhost).ServerAdmin; a != "" {
 			return a
