@@ -29,8 +29,11 @@ type generation struct {
 	server *phases.Server
 	hooks  *phases.RequestHooks
 	pchild *phases.Pool
-	// banner is the Server header (ServerTokens), set by activate.
-	banner string
+	// banner is the Server header (ServerTokens), set by activate;
+	// bannerValues is it as a header value, shared by every response
+	// (nothing writes into it).
+	banner       string
+	bannerValues []string
 }
 
 // engine serves HTTP for a child: one net/http server per listening
@@ -188,6 +191,7 @@ func (e *engine) resume() { e.serving.Unlock() }
 // A bind failure is returned and leaves the sockets that were open serving.
 func (e *engine) activate(g *generation) error {
 	g.banner = core.ServerBanner(g.server.Config)
+	g.bannerValues = []string{g.banner}
 	e.gen.Store(g)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -570,7 +574,7 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Host != "" && len(req.Header.Values("Host")) == 0 {
 		req.Header.Set("Host", req.Host)
 	}
-	out := &responseWriter{w: w, hooks: g.hooks, banner: g.banner}
+	out := &responseWriter{w: w, hooks: g.hooks, banner: g.bannerValues}
 	if e.draining.Load() {
 		// A graceful finish: this response is the connection's last, so
 		// the client reconnects (to a new child) instead of meeting a
@@ -729,7 +733,7 @@ type responseWriter struct {
 	w           http.ResponseWriter
 	r           *phases.Request
 	hooks       *phases.RequestHooks
-	banner      string // the Server header
+	banner      []string // the Server header's value
 	wroteHeader bool
 	// forced, when set, is the status sent whatever a handler asks for:
 	// an ErrorDocument page goes out with the error's status.
@@ -772,7 +776,7 @@ func (rw *responseWriter) WriteHeader(status int) {
 	}
 	// As Apache's ap_basic_http_header: the server's banner, whatever a
 	// module set.
-	h["Server"] = []string{rw.banner}
+	h["Server"] = rw.banner
 	if dropsConnection(status) {
 		// ap_set_keepalive: these statuses close the connection.
 		h.Set("Connection", "close")

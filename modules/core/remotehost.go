@@ -59,6 +59,9 @@ func RemoteHost(r *phases.Request) string {
 	if r.Conn == nil {
 		return r.UseragentIP
 	}
+	if r.Server == nil || !GlobalOf(r.Server.Config).HostnameLookups {
+		return r.Conn.ClientIP // the usual case: no lookups configured anywhere
+	}
 	mode := HostnameLookups(r)
 	if mode == "off" {
 		return r.Conn.ClientIP

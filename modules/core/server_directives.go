@@ -174,6 +174,9 @@ func declareServerDirectives() []*config.Directive {
 			if err != nil {
 				return fmt.Errorf("HostnameLookups: parameter must be 'on', 'off', or 'double'")
 			}
+			if v != "off" {
+				GlobalOf(c.Config).HostnameLookups = true
+			}
 			if c.Section != nil {
 				dirOf(c).HostnameLookups = v
 			} else {

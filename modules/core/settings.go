@@ -21,6 +21,9 @@ type Global struct {
 	ControlSocket           string
 	GracefulShutdownTimeout time.Duration
 	ServerTokens            string
+	// HostnameLookups is set when a HostnameLookups other than Off appears
+	// anywhere: without one, %h needs no per-request lookup of settings.
+	HostnameLookups bool
 }
 
 // ServerSettings holds the core settings of one server (main or virtual).
