@@ -212,9 +212,11 @@ func (v *vm) openAPI(loaded *lua.LTable) {
 			return 0
 		},
 	})
+	shared := L.NewTable()
+	shared.Metatable = v.rt.sharedMeta()
+	h.RawSetString("shared", shared)
 	L.SetGlobal("httpdg", h)
 	loaded.RawSetString("httpdg", h)
-
 }
 
 // objectMeta makes the metatables of the table, pool, server and

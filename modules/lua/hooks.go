@@ -29,6 +29,7 @@ const ScriptHandler = "lua-script"
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	rt := newRuntime(cfg)
 	rt.gather()
+	rt.registerSharedDicts(h)
 	if err := rt.registerLifecycle(h); err != nil {
 		return err
 	}

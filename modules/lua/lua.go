@@ -9,6 +9,7 @@ import (
 
 	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/modules/authz"
+	"github.com/httpdg/httpdg/modules/lua/shdict"
 	"github.com/httpdg/httpdg/phases"
 )
 
@@ -89,7 +90,7 @@ func directives() []*config.Directive {
 		d("LuaInputFilter", config.Take3, allCtx, "Registers a Lua function as an input filter", luaFilter("input_filter")),
 		d("LuaAuthzProvider", config.Take3, config.ServerOnly, "Provide an authorization provider", luaAuthzProvider),
 		// httpdg's additions (SPEC §7).
-		d("LuaSharedDict", config.Take2, config.ServerOnly, "A dict shared by every process of the server: a name and a size (with K or M)", luaSharedDict),
+		d("LuaSharedDict", config.Take2, config.ServerOnly, "A dict shared by every process of the server, kept across graceful restarts: a name and a size (with K, M or G)", luaSharedDict),
 		d("LuaAllowIO", config.Flag, config.ServerVhostD, "Whether request-time scripts get the io library (On or Off, default Off)", func(c *config.Cmd) error {
 			v := c.Flag()
 			dirOf(c).AllowIO = &v
@@ -138,13 +139,12 @@ var notBuilt = map[string]bool{
 	"LuaPackageCPath": true, // gopher-lua loads no C modules
 	"LuaOutputFilter": true,
 	"LuaInputFilter":  true,
-	"LuaSharedDict":   true,
 	"LuaMemoryLimit":  true, // gopher-lua has no allocator hook
 }
 
 const (
 	minMemoryLimit = 256 << 10 // a bare gopher-lua state needs about this much
-	minSharedDict  = 8 << 10
+	minSharedDict  = shdict.MinSize
 	maxSharedDict  = 1 << 40
 )
 

@@ -14,6 +14,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/modules/lua/shdict"
 	"github.com/httpdg/httpdg/phases"
 )
 
@@ -43,6 +44,13 @@ type runtime struct {
 
 	lcMu      sync.Mutex
 	lifecycle map[string]*vm // the life-cycle hooks' states, by script path
+
+	// dicts are the LuaSharedDicts, by name, set by open_logs (see
+	// shared.go) before any state exists; sharedProxyMeta is the
+	// metatable of every state's httpdg.shared, made once from them.
+	dicts           map[string]*shdict.Dict
+	sharedOnce      sync.Once
+	sharedProxyMeta *lua.LTable
 }
 
 // serverInfo is what a server object shows of a config.Server.
