@@ -12,11 +12,13 @@ import (
 )
 
 func init() {
+	// Every directive has its run time but ProxyRequests (httpdg is no
+	// forward proxy: ProxyRequests On is accepted and does nothing).
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
-		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h}
+		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h, Built: name != "ProxyRequests"}
 	}
 	section := func(name string, help string, h func(*config.Cmd) error) *config.Directive {
-		return &config.Directive{Name: name, Section: true, Form: config.RawArgs, Contexts: config.ServerVhost, Help: help, Handler: h}
+		return &config.Directive{Name: name, Section: true, Form: config.RawArgs, Contexts: config.ServerVhost, Help: help, Handler: h, Built: true}
 	}
 	// ProxyPass and ProxyPassReverse are refused in <Directory> and <Files>
 	// (Apache's NOT_IN_DIRECTORY|NOT_IN_FILES): their "directory" context
@@ -44,7 +46,7 @@ func init() {
 		}),
 		d("BalancerMember", config.RawArgs, config.ServerVhostD, "adds a backend to a balancer: [balancer://name] url [key=value ...]", balancerMember),
 		d("ProxySet", config.RawArgs, config.ServerVhostD, "sets parameters of a balancer or worker: [name] key=value ...", proxySet),
-	}})
+	}, RegisterHooks: register})
 	phases.RegisterModule(&phases.Module{Name: "proxy_http_module", Source: "mod_proxy_http.c"})
 	phases.RegisterModule(&phases.Module{Name: "proxy_balancer_module", Source: "mod_proxy_balancer.c"})
 	// The hc* BalancerMember parameters are mod_proxy_hcheck's; Apache
@@ -300,8 +302,8 @@ func proxyPassReverse(c *config.Cmd) error {
 		}
 		rp.Interpolate = true
 	}
-	if !strings.Contains(rp.URL, "://") && !rp.Interpolate {
-		return fmt.Errorf("ProxyPassReverse: '%s' is not a URL (scheme://host/path or balancer://name/path)", rp.URL)
+	if !strings.Contains(rp.URL, "://") && !strings.HasPrefix(rp.URL, "/") && !rp.Interpolate {
+		return fmt.Errorf("ProxyPassReverse: '%s' is not a URL (scheme://host/path, balancer://name/path or /path)", rp.URL)
 	}
 	if c.Section != nil {
 		ds := SectionOf(c.Section)
