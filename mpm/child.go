@@ -116,7 +116,7 @@ func RunChild() int {
 		}
 		return nil, fmt.Errorf("the master did not hand down %s", hostPort(a))
 	}, w)
-	if err := eng.activate(&generation{server: lc.Server, hooks: lc.Hooks.Request, pchild: pchild}); err != nil {
+	if err := eng.activate(newGeneration(lc.Server, lc.Hooks.Request, pchild)); err != nil {
 		lc.Log.Error("core", "child pid %d: %v", os.Getpid(), err)
 	}
 	_, _ = io.WriteString(status, msgReady+"\n")

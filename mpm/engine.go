@@ -34,6 +34,18 @@ type generation struct {
 	// (nothing writes into it).
 	banner       string
 	bannerValues []string
+	// replays are the answers this child may replay (replay.go).
+	replays *replayCache
+}
+
+// newGeneration returns the generation serving with server, hooks and
+// pchild.
+func newGeneration(server *phases.Server, hooks *phases.RequestHooks, pchild *phases.Pool) *generation {
+	limit := int64(replayBytes)
+	if server.Config != nil && server.Config.MPM == "prefork" {
+		limit = replayBytesPrefork
+	}
+	return &generation{server: server, hooks: hooks, pchild: pchild, replays: newReplayCache(limit)}
 }
 
 // engine serves HTTP for a child: one net/http server per listening
@@ -63,6 +75,8 @@ type engine struct {
 	// prepared holds the conn_rec the connection hooks made for a
 	// connection until its HTTP server picks it up (connContext).
 	prepared sync.Map // *timedConn -> *connState
+	// replayed counts the requests answered from a replay.
+	replayed atomic.Int64
 }
 
 type listening struct {
@@ -584,8 +598,18 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !conn.Keepalive {
 		w.Header().Set("Connection", "close")
 	}
+	// A request that may be replayed is looked up first: a replay carries
+	// its request line and needs none of the maps below.
+	var slot replaySlot
+	if g.replays != nil && replayableRequest(req) {
+		slot.eligible = true
+		slot.key = replayKeyOf(req, conn)
+		slot.entry = g.replays.get(slot.key)
+	}
 	var theRequest string
-	if req.ProtoMajor > 0 {
+	if slot.entry != nil {
+		theRequest = slot.entry.theRequest
+	} else if req.ProtoMajor > 0 {
 		theRequest = req.Method + " " + req.RequestURI + " " + req.Proto
 	} else {
 		theRequest = req.Method + " " + req.RequestURI
@@ -594,29 +618,25 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		conn.Keepalive = false
 	}
 	r := &phases.Request{
-		TheRequest:    theRequest,
-		Method:        req.Method,
-		UnparsedURI:   req.RequestURI,
-		URI:           req.URL.Path,
-		Args:          req.URL.RawQuery,
-		Protocol:      req.Proto,
-		RequestTime:   start,
-		Hostname:      strings.ToLower(host),
-		Port:          conn.LocalPort,
-		IsHTTPS:       req.TLS != nil,
-		UseragentIP:   conn.ClientIP,
-		HeadersIn:     req.Header,
-		HeadersOut:    http.Header{},
-		ErrHeadersOut: http.Header{},
-		Notes:         map[string]string{},
-		SubprocessEnv: map[string]string{},
-		Server:        g.server,
-		Vhost:         g.server.Main,
-		Pool:          cpool.Sub("request"),
-		Conn:          conn,
-		Body:          req.Body,
-		Output:        out,
-		Hooks:         g.hooks,
+		TheRequest:  theRequest,
+		Method:      req.Method,
+		UnparsedURI: req.RequestURI,
+		URI:         req.URL.Path,
+		Args:        req.URL.RawQuery,
+		Protocol:    req.Proto,
+		RequestTime: start,
+		Hostname:    strings.ToLower(host),
+		Port:        conn.LocalPort,
+		IsHTTPS:     req.TLS != nil,
+		UseragentIP: conn.ClientIP,
+		HeadersIn:   req.Header,
+		Server:      g.server,
+		Vhost:       g.server.Main,
+		Pool:        cpool.Sub("request"),
+		Conn:        conn,
+		Body:        req.Body,
+		Output:      out,
+		Hooks:       g.hooks,
 	}
 	out.r = r
 	sw := e.workers.worker(worker)
@@ -624,9 +644,33 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		sw.SetState(scoreboard.Writing)
 		sw.StartRequest(conn.ClientIP, r.Hostname, r.TheRequest)
 	}
-	phases.ProcessRequest(g.hooks, r, e.respond)
+	e.process(g, r, slot)
 	if sw != nil {
 		sw.EndRequest(r.BytesSent)
+	}
+}
+
+// process answers r: from a replay when the generation keeps one for the
+// request and its file is unchanged, else by running the phases (and
+// keeping the outcome when it may be replayed).
+func (e *engine) process(g *generation, r *phases.Request, slot replaySlot) {
+	if p := slot.entry; p != nil {
+		if p.Unchanged() {
+			e.replayed.Add(1)
+			phases.ServeReplay(g.hooks, r, p.Replay)
+			return
+		}
+		g.replays.drop(slot.key, p)
+	}
+	r.HeadersOut, r.ErrHeadersOut = http.Header{}, http.Header{}
+	r.Notes, r.SubprocessEnv = map[string]string{}, map[string]string{}
+	phases.ProcessRequest(g.hooks, r, e.respond)
+	if !slot.eligible {
+		return
+	}
+	out := r.Output.(*responseWriter)
+	if p, ok := r.Replayable(); ok && out.orig == nil && out.forced == 0 && r.BytesSent == int64(len(p.Body)) {
+		g.replays.put(slot.key, &replayEntry{Replay: p, theRequest: r.TheRequest})
 	}
 }
 

@@ -14,6 +14,10 @@ import (
 func NewHandlerForTest(lc *phases.Lifecycle, pchild *phases.Pool) http.Handler {
 	noSockets := func(phases.ListenAddr) (*os.File, error) { return nil, errors.New("no sockets here") }
 	e := newEngineWith(noSockets, newWorkers(64, true, 1<<20, nil, 0))
-	e.gen.Store(&generation{server: lc.Server, hooks: lc.Hooks.Request, pchild: pchild})
+	e.gen.Store(newGeneration(lc.Server, lc.Hooks.Request, pchild))
 	return e
 }
+
+// ReplaysForTest is how many requests h (from NewHandlerForTest) answered
+// from a replay.
+func ReplaysForTest(h http.Handler) int64 { return h.(*engine).replayed.Load() }

@@ -31,6 +31,17 @@ func (w *discardWriter) Write(p []byte) (int, error) { w.n += len(p); return len
 // (after a Listen that is never bound) and returns its request handler.
 func benchHandler(b *testing.B, files map[string]string, lines ...string) http.Handler {
 	b.Helper()
+	h, _ := newTestHandler(b, files, lines...)
+	// The static module caches a file's contents once its ctime (which
+	// cannot be set back) is two seconds old: measure the steady state.
+	time.Sleep(2100 * time.Millisecond)
+	return h
+}
+
+// newTestHandler starts a generation on a tree with the given config
+// lines and returns its request handler and the server root.
+func newTestHandler(b testing.TB, files map[string]string, lines ...string) (http.Handler, string) {
+	b.Helper()
 	root := b.TempDir()
 	files["conf/httpd.conf"] = "Listen 127.0.0.1:1\nServerName localhost\nErrorLog logs/error_log\nPidFile logs/httpdg.pid\n" + strings.Join(lines, "\n") + "\n"
 	files["logs/.keep"] = ""
@@ -45,9 +56,6 @@ func benchHandler(b *testing.B, files map[string]string, lines ...string) http.H
 		}
 		_ = os.Chtimes(p, past, past)
 	}
-	// The static module caches a file's contents once its ctime (which
-	// cannot be set back) is two seconds old: measure the steady state.
-	time.Sleep(2100 * time.Millisecond)
 	reg, err := phases.Directives()
 	if err != nil {
 		b.Fatal(err)
@@ -60,7 +68,7 @@ func benchHandler(b *testing.B, files map[string]string, lines ...string) http.H
 	}
 	pchild := lc.ChildInit()
 	b.Cleanup(func() { lc.ChildExit(pchild); lc.Shutdown() })
-	return mpm.NewHandlerForTest(lc, pchild)
+	return mpm.NewHandlerForTest(lc, pchild), root
 }
 
 // benchRequests runs the request path (phases, modules, the engine's

@@ -51,7 +51,7 @@ func RunSingle(lc *phases.Lifecycle, signals <-chan os.Signal, ready func()) err
 	first := true
 	for {
 		pchild := lc.ChildInit()
-		err := eng.activate(&generation{server: lc.Server, hooks: lc.Hooks.Request, pchild: pchild})
+		err := eng.activate(newGeneration(lc.Server, lc.Hooks.Request, pchild))
 		if !first {
 			eng.resume()
 		}

@@ -91,6 +91,16 @@ type Entry[F any] struct {
 	// every child process, with the master's files; the others (user hooks,
 	// Lua, startuplog) run in the master only, as in Apache.
 	RerunInChild bool
+	// Replayable declares that the handler's effect on a request depends
+	// on nothing but the request's replay key (listening address, Host,
+	// method, URI, protocol), the configuration and the stat of
+	// r.Filename, and that it writes none of r's maps when it runs in
+	// log_transaction; a handler that sometimes depends on more (a client
+	// address, a header, a script) calls r.NotReplayable() when it does.
+	// The engine may then answer a later identical request by replaying
+	// the first one's outcome (see Request.OfferReplay). User hooks
+	// (GoHook*, Lua) are never replayable.
+	Replayable bool
 }
 
 // Hook is one phase's ordered handlers.
@@ -99,6 +109,9 @@ type Hook[F any] struct {
 	Kind    Kind
 	entries []Entry[F]
 	sorted  []Entry[F]
+	// unreplayable is set when some handler is not Replayable: a request
+	// this hook runs for can then not be replayed.
+	unreplayable bool
 }
 
 // NewHook returns an empty hook.
@@ -110,6 +123,9 @@ func NewHook[F any](name string, kind Kind) *Hook[F] {
 func (h *Hook[F]) Add(e Entry[F]) {
 	h.entries = append(h.entries, e)
 	h.sorted = nil
+	if !e.Replayable {
+		h.unreplayable = true
+	}
 }
 
 // Sort orders the handlers: by Order, then registration order (stable),
@@ -200,6 +216,7 @@ func (h *Hook[F]) Only(keep func(Entry[F]) bool) (*Hook[F], error) {
 	for _, e := range entries {
 		if keep(e) {
 			out.entries = append(out.entries, e)
+			out.unreplayable = out.unreplayable || !e.Replayable
 		}
 	}
 	out.sorted = out.entries

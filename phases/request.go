@@ -66,6 +66,11 @@ type Request struct {
 	// Sections are the per-directory sections that apply, in merge order;
 	// set by map_to_storage.
 	Sections []*config.Section
+
+	// noReplay: some handler that ran for r is not Replayable, or said
+	// r.NotReplayable(); replay is what the static handler offered.
+	noReplay bool
+	replay   *replayOffer
 }
 
 // ResponseWriter is how handlers answer; the HTTP engine implements it.
@@ -178,6 +183,9 @@ func NewRequestHooks() *RequestHooks {
 // runRequestHook runs one request hook for r and maps an all-DECLINED
 // RUN_FIRST to DECLINED.
 func runRequestHook(h *Hook[RequestHookFunc], r *Request) (Status, error) {
+	if h.unreplayable {
+		r.noReplay = true
+	}
 	res, err := h.Run(func(f RequestHookFunc) (Status, error) { return callRequestHook(f, r) }, func(origin string, st Status, err error) {
 		if r.Log() != nil {
 			r.Log().Error("core", "%s failed: %s", hookHandler(h.Name, origin), reason(st, err))

@@ -19,8 +19,8 @@ import (
 // sections that apply.
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	origin := ModuleName + " (Go)"
-	h.Request.TranslateName.Add(phases.Entry[phases.RequestHookFunc]{Fn: translateName, Origin: origin, Module: ModuleName, Order: phases.Middle})
-	h.Request.Fixups.Add(phases.Entry[phases.RequestHookFunc]{Fn: fixupRedirect, Origin: origin, Module: ModuleName, Order: phases.Middle})
+	h.Request.TranslateName.Add(phases.Entry[phases.RequestHookFunc]{Fn: translateName, Origin: origin, Module: ModuleName, Order: phases.Middle, Replayable: true})
+	h.Request.Fixups.Add(phases.Entry[phases.RequestHookFunc]{Fn: fixupRedirect, Origin: origin, Module: ModuleName, Order: phases.Middle, Replayable: true})
 	return nil
 }
 

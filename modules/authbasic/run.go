@@ -82,7 +82,7 @@ func NoteAuthFailure(r *phases.Request) {
 }
 
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	h.Request.CheckUserID.Add(phases.Entry[phases.RequestHookFunc]{Fn: checkUserID, Origin: ModuleName + " (Go)", Module: ModuleName, Order: phases.Middle})
+	h.Request.CheckUserID.Add(phases.Entry[phases.RequestHookFunc]{Fn: checkUserID, Origin: ModuleName + " (Go)", Module: ModuleName, Order: phases.Middle, Replayable: true})
 	return nil
 }
 
@@ -96,6 +96,7 @@ func checkUserID(r *phases.Request) (phases.Status, error) {
 	if m.AuthType != "Basic" {
 		return phases.DECLINED, nil
 	}
+	r.NotReplayable() // the answer depends on the credentials sent
 	if m.AuthName == "" {
 		logErr(r, "need AuthName: %s", r.URI)
 		return http.StatusInternalServerError, nil

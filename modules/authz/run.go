@@ -31,8 +31,8 @@ func (r Result) String() string {
 
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	origin := ModuleName + " (Go)"
-	h.Request.AccessChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: accessChecker, Origin: origin, Module: ModuleName, Order: phases.Last})
-	h.Request.AuthChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: authChecker, Origin: origin, Module: ModuleName, Order: phases.Middle})
+	h.Request.AccessChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: accessChecker, Origin: origin, Module: ModuleName, Order: phases.Last, Replayable: true})
+	h.Request.AuthChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: authChecker, Origin: origin, Module: ModuleName, Order: phases.Middle, Replayable: true})
 	return nil
 }
 
@@ -192,6 +192,11 @@ func apply(r *phases.Request, rule *Rule) Result {
 
 // check runs one provider.
 func check(r *phases.Request, rule *Rule) Result {
+	if rule.Provider != "all" && rule.Provider != "method" {
+		// Client addresses, users, the environment, expressions: more
+		// than the request line and the config decide.
+		r.NotReplayable()
+	}
 	switch rule.Provider {
 	case "all":
 		if rule.Args[0] == "granted" {

@@ -16,16 +16,16 @@ import (
 // map the URI to a file under DocumentRoot, and collect the per-directory
 // sections that apply.
 func registerRequestHooks(h *phases.RequestHooks, cfg *config.Config) {
-	h.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: selectVhost(cfg), Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
+	h.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: selectVhost(cfg), Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst, Replayable: true})
 	// Last, but before Lua's pre_translate_name hooks (which run at Last
 	// in post_read_request): Apache normalizes the URI just before its
 	// pre_translate_name phase.
-	h.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: normalizeURI, Origin: "core_module (Go)", Module: ModuleName, Order: phases.Last, Successors: []string{"lua_module"}})
-	h.TranslateName.Add(phases.Entry[phases.RequestHookFunc]{Fn: translateName, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyLast})
-	h.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: mapToStorage, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyLast})
-	h.HeaderParser.Add(phases.Entry[phases.RequestHookFunc]{Fn: limitRequestBody, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
-	h.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: traceHandler, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst})
-	h.CustomResponse.Add(phases.Entry[phases.RequestHookFunc]{Fn: customResponse, Origin: "core_module (Go)", Module: ModuleName, Order: phases.Middle})
+	h.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: normalizeURI, Origin: "core_module (Go)", Module: ModuleName, Order: phases.Last, Successors: []string{"lua_module"}, Replayable: true})
+	h.TranslateName.Add(phases.Entry[phases.RequestHookFunc]{Fn: translateName, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyLast, Replayable: true})
+	h.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: mapToStorage, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyLast, Replayable: true})
+	h.HeaderParser.Add(phases.Entry[phases.RequestHookFunc]{Fn: limitRequestBody, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst, Replayable: true})
+	h.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: traceHandler, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst, Replayable: true})
+	h.CustomResponse.Add(phases.Entry[phases.RequestHookFunc]{Fn: customResponse, Origin: "core_module (Go)", Module: ModuleName, Order: phases.Middle, Replayable: true})
 }
 
 // listenAddrs turns the Listen directives into the generation's addresses.

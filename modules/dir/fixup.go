@@ -25,6 +25,9 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	h.Request.Fixups.Add(phases.Entry[phases.RequestHookFunc]{
 		Fn:     func(r *phases.Request) (phases.Status, error) { return fixup(hooks, r) },
 		Origin: "dir_module (Go)", Module: ModuleName, Order: phases.Last,
+		// A regular file is left alone; a directory's answer is a redirect
+		// or an internal one, neither of which is replayed.
+		Replayable: true,
 	})
 	return nil
 }

@@ -92,8 +92,8 @@ func (w *logWriter) close() error {
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 	g := &generation{main: cfg.Main, logs: map[*config.Server][]*openLog{}}
 	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: g.openLogs, Origin: ModuleName + " (Go)", Module: ModuleName, RerunInChild: true})
-	h.Request.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: noteRequestTime, Origin: ModuleName + " (Go)", Module: ModuleName, Order: phases.ReallyFirst})
-	h.Request.LogTransaction.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.logTransaction, Origin: ModuleName + " (Go)", Module: ModuleName})
+	h.Request.PostReadRequest.Add(phases.Entry[phases.RequestHookFunc]{Fn: noteRequestTime, Origin: ModuleName + " (Go)", Module: ModuleName, Order: phases.ReallyFirst, Replayable: true})
+	h.Request.LogTransaction.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.logTransaction, Origin: ModuleName + " (Go)", Module: ModuleName, Replayable: true})
 	return nil
 }
 

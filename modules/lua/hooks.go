@@ -76,7 +76,7 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 			return err
 		}
 	}
-	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: rt.scriptHandler, Origin: "lua_module (" + ScriptHandler + ")", Module: ModuleName, Order: phases.Middle})
+	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: rt.scriptHandler, Origin: "lua_module (" + ScriptHandler + ")", Module: ModuleName, Order: phases.Middle, Replayable: true})
 	return nil
 }
 
@@ -316,10 +316,13 @@ func (rt *runtime) addRequestHook(h *phases.RequestHooks, hk Hook, srv *config.S
 			if !applies(r) {
 				return phases.DECLINED, nil
 			}
+			r.NotReplayable() // a script's outcome is its own
 			return rt.run(r, file, function)
 		}
 	}
-	target.Add(phases.Entry[phases.RequestHookFunc]{Fn: fn, Origin: rt.origin(hk.File, hk.Function), Module: ModuleName, Order: order})
+	// Replayable: deciding whether the hook applies looks at the URI and
+	// the sections only; a hook that applies says NotReplayable.
+	target.Add(phases.Entry[phases.RequestHookFunc]{Fn: fn, Origin: rt.origin(hk.File, hk.Function), Module: ModuleName, Order: order, Replayable: true})
 	return nil
 }
 
@@ -336,6 +339,7 @@ func (rt *runtime) mapHandler(hk Hook, applies func(*phases.Request) bool) phase
 		if m == nil {
 			return phases.DECLINED, nil
 		}
+		r.NotReplayable()
 		file, fn := hk.File, hk.Function
 		if dynamic {
 			file, fn = expand(file, r.URI, m), expand(fn, r.URI, m)
@@ -376,6 +380,7 @@ func (rt *runtime) scriptHandler(r *phases.Request) (phases.Status, error) {
 	if !strings.EqualFold(h, ScriptHandler) {
 		return phases.DECLINED, nil
 	}
+	r.NotReplayable()
 	r.Handler = h
 	if r.Filename == "" {
 		return http.StatusNotFound, nil

@@ -33,7 +33,7 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 			tc.types = types
 		}
 	}
-	h.Request.TypeChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: tc.check, Origin: "mime_module (Go)", Module: ModuleName, Order: phases.Middle})
+	h.Request.TypeChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: tc.check, Origin: "mime_module (Go)", Module: ModuleName, Order: phases.Middle, Replayable: true})
 	return nil
 }
 

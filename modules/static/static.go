@@ -58,8 +58,8 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 		limit = cacheMaxBytesPrefork
 	}
 	m := &module{followAll: followsEverywhere(cfg), cache: newFileCache(limit)}
-	h.Request.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.checkSymlinks, Origin: origin, Module: ModuleName, Order: phases.Last})
-	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.handler, Origin: origin, Module: ModuleName, Order: phases.ReallyLast})
+	h.Request.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.checkSymlinks, Origin: origin, Module: ModuleName, Order: phases.Last, Replayable: true})
+	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: m.handler, Origin: origin, Module: ModuleName, Order: phases.ReallyLast, Replayable: true})
 	return nil
 }
 
@@ -83,6 +83,9 @@ func (m *module) checkSymlinks(r *phases.Request) (phases.Status, error) {
 		if o&optFollowSymLinks != 0 {
 			continue
 		}
+		// The answer now depends on whether p is a link, which a replay
+		// (one stat of the file) would not see change.
+		r.NotReplayable()
 		fi, err := os.Lstat(p)
 		if err != nil {
 			break // missing: the handler answers 404

@@ -99,7 +99,7 @@ func newModule() *module {
 }
 
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: newModule().handler, Origin: origin, Module: ModuleName, Order: phases.Middle})
+	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: newModule().handler, Origin: origin, Module: ModuleName, Order: phases.Middle, Replayable: true})
 	return nil
 }
 
@@ -117,6 +117,7 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return phases.DECLINED, nil
 	}
+	r.NotReplayable() // a live page
 	if r.HeadersOut == nil {
 		r.HeadersOut = http.Header{}
 	}

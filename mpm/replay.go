@@ -1,0 +1,122 @@
+package mpm
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/httpdg/httpdg/phases"
+)
+
+// Replays (see phases.Replay): a child keeps, per generation, the outcome
+// of requests for small unchanged files whose every handler is
+// Replayable, and answers the same request again from it after one stat.
+// The key is everything the replayable handlers may look at besides the
+// config and the file: the listening address (and so TLS), the Host
+// header, the method, the request target and the protocol.
+
+const (
+	// maxReplays bounds the entries a child keeps per generation.
+	maxReplays = 4096
+	// replayBytes bounds the bodies they hold (shared with the static
+	// module's contents cache, which has the same bound, while both
+	// keep a file); prefork's many processes hold less each.
+	replayBytes         = 8 << 20
+	replayBytesPrefork  = 1 << 20
+	replayMaxBodyLength = 64 << 10
+)
+
+type replayKey struct {
+	localIP               string
+	localPort             int
+	host, method, uri, pr string
+}
+
+// replayEntry is one answer to replay and its request line.
+type replayEntry struct {
+	*phases.Replay
+	theRequest string
+}
+
+// replaySlot is a request's standing with the replays: whether it may be
+// replayed or recorded, its key, and the entry found for it.
+type replaySlot struct {
+	eligible bool
+	key      replayKey
+	entry    *replayEntry
+}
+
+// replayCache maps request keys to the answers to replay.
+type replayCache struct {
+	mu      sync.RWMutex
+	entries map[replayKey]*replayEntry
+	bytes   int64
+	limit   int64
+}
+
+func newReplayCache(limit int64) *replayCache {
+	return &replayCache{entries: map[replayKey]*replayEntry{}, limit: limit}
+}
+
+func (c *replayCache) get(k replayKey) *replayEntry {
+	c.mu.RLock()
+	p := c.entries[k]
+	c.mu.RUnlock()
+	return p
+}
+
+// put keeps p under k; past the bounds the cache starts over (the
+// requests that matter come back at once).
+func (c *replayCache) put(k replayKey, p *replayEntry) {
+	n := int64(len(p.Body))
+	if n > replayMaxBodyLength || n > c.limit {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.entries[k]; old != nil {
+		c.bytes -= int64(len(old.Body))
+	}
+	if len(c.entries) >= maxReplays || c.bytes+n > c.limit {
+		clear(c.entries)
+		c.bytes = 0
+	}
+	c.entries[k] = p
+	c.bytes += n
+}
+
+// drop forgets k's entry if it is still p (its file changed).
+func (c *replayCache) drop(k replayKey, p *replayEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[k] == p {
+		delete(c.entries, k)
+		c.bytes -= int64(len(p.Body))
+	}
+}
+
+// replayHeaders are the request headers that change a static answer (the
+// conditionals and ranges) or bring a body: a request with one is never
+// replayed nor recorded.
+var replayHeaders = []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "Expect", "Content-Length", "Transfer-Encoding"}
+
+// replayableRequest tells whether req may be answered from, or recorded
+// as, a replay: an HTTP/1.x GET or HEAD without a body, conditionals or
+// ranges.
+func replayableRequest(req *http.Request) bool {
+	if req.ProtoMajor != 1 || (req.Method != http.MethodGet && req.Method != http.MethodHead) {
+		return false
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		return false
+	}
+	for _, h := range replayHeaders {
+		if _, ok := req.Header[h]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+func replayKeyOf(req *http.Request, conn *phases.Connection) replayKey {
+	return replayKey{localIP: conn.LocalIP, localPort: conn.LocalPort, host: req.Host, method: req.Method, uri: req.RequestURI, pr: req.Proto}
+}

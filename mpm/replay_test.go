@@ -1,0 +1,220 @@
+package mpm_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/httpdg/httpdg/mpm"
+)
+
+// answer is one response as a client and a log would see it.
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func serve(h http.Handler, method, path string, header http.Header) answer {
+	req := httptest.NewRequest(method, "http://localhost"+path, nil)
+	req.RequestURI = path // as a server receives it
+	req.RemoteAddr = "127.0.0.1:40000"
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	hdr := w.Result().Header
+	hdr.Del("Date") // the one header that may differ between two answers
+	return answer{status: w.Code, header: hdr, body: w.Body.String()}
+}
+
+// untilReplayed repeats a request until h answers it from a replay (the
+// static module caches, and so offers replays of, files whose ctime is
+// two seconds old) and returns the answers to the last full run and to
+// the replay.
+func untilReplayed(t *testing.T, h http.Handler, method, path string) (full, replayed answer) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		before := mpm.ReplaysForTest(h)
+		a := serve(h, method, path, nil)
+		if mpm.ReplaysForTest(h) > before {
+			return full, a
+		}
+		full = a
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %s never replayed in 10s (last: %d %v)", method, path, a.status, a.header)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func sameAnswer(t *testing.T, what string, a, b answer) {
+	t.Helper()
+	if a.status != b.status || a.body != b.body || !sameHeader(a.header, b.header) {
+		t.Fatalf("%s: replayed answer differs:\nfull:   %d %v %q\nreplay: %d %v %q", what, a.status, a.header, a.body, b.status, b.header, b.body)
+	}
+}
+
+func sameHeader(a, b http.Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if strings.Join(v, "\x00") != strings.Join(b[k], "\x00") {
+			return false
+		}
+	}
+	return true
+}
+
+// neverReplayed checks that n requests for path, made once replays are
+// happening for other files, are all answered by the phases.
+func neverReplayed(t *testing.T, h http.Handler, path string, n int, want int) answer {
+	t.Helper()
+	before := mpm.ReplaysForTest(h)
+	var a answer
+	for i := 0; i < n; i++ {
+		a = serve(h, "GET", path, nil)
+		if a.status != want {
+			t.Fatalf("GET %s: %d, want %d", path, a.status, want)
+		}
+	}
+	if got := mpm.ReplaysForTest(h) - before; got != 0 {
+		t.Fatalf("GET %s was replayed %d times; its answer depends on more than the request line", path, got)
+	}
+	return a
+}
+
+func TestReplayedAnswersAreTheFullOnes(t *testing.T) {
+	page := strings.Repeat("<p>replay</p>\n", 100)
+	files := map[string]string{
+		"htdocs/a.html":            page,
+		"htdocs/b.txt":             "bee\n",
+		"htdocs/ipsecret/x.html":   page,
+		"htdocs/luafix/x.html":     page,
+		"htdocs/nommap/x.html":     page,
+		"htdocs/nolinks/x.html":    page,
+		"htdocs/nolinks/sub/.keep": "",
+		"lua/hello.lua":            "function handle(r)\n  r.content_type = \"text/plain\"\n  r:puts(\"hello\\n\")\n  return apache2.OK\nend\n",
+		"lua/fix.lua":              "function fix(r)\n  r.headers_out['X-Lua'] = tostring(os.clock())\n  return apache2.DECLINED\nend\n",
+	}
+	h, root := newTestHandler(t, files,
+		"DocumentRoot htdocs",
+		"AddType text/html .html",
+		"AddType text/plain .txt",
+		"AddDefaultCharset utf-8",
+		`CustomLog logs/access_log "%h \"%r\" %>s %b %f %v %R %{Referer}i"`,
+		"<Directory />", "</Directory>",
+		"<Location /ipsecret>", "Require ip 127.0.0.1", "</Location>",
+		"<Location /luafix>", "LuaHookFixups lua/fix.lua fix", "</Location>",
+		"<Location /nommap>", "EnableMMAP Off", "</Location>",
+		"<Directory htdocs/nolinks>", "Options -FollowSymLinks", "</Directory>",
+		`LuaMapHandler ^/lua$ lua/hello.lua handle`,
+	)
+
+	full, replayed := untilReplayed(t, h, "GET", "/a.html")
+	if full.status != 200 || full.body != page || etag(full) == "" || full.header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("full answer: %d %v", full.status, full.header)
+	}
+	sameAnswer(t, "GET /a.html", full, replayed)
+	fullHead, replayedHead := untilReplayed(t, h, "HEAD", "/a.html")
+	sameAnswer(t, "HEAD /a.html", fullHead, replayedHead)
+	if replayedHead.body != "" || replayedHead.header.Get("Content-Length") != full.header.Get("Content-Length") {
+		t.Fatalf("HEAD replay: %v %q", replayedHead.header, replayedHead.body)
+	}
+
+	// Conditionals and ranges run the phases (and are answered as such).
+	before := mpm.ReplaysForTest(h)
+	if a := serve(h, "GET", "/a.html", http.Header{"If-None-Match": {etag(full)}}); a.status != 304 {
+		t.Fatalf("If-None-Match: %d", a.status)
+	}
+	if a := serve(h, "GET", "/a.html", http.Header{"Range": {"bytes=0-2"}}); a.status != 206 || a.body != "<p>" {
+		t.Fatalf("Range: %d %q", a.status, a.body)
+	}
+	if n := mpm.ReplaysForTest(h) - before; n != 0 {
+		t.Fatalf("%d conditional or range requests replayed", n)
+	}
+
+	// Answers that depend on more than the request line never are.
+	neverReplayed(t, h, "/ipsecret/x.html", 5, 200)
+	if a := neverReplayed(t, h, "/luafix/x.html", 5, 200); a.header.Get("X-Lua") == "" {
+		t.Fatalf("the Lua fixup did not run: %v", a.header)
+	}
+	neverReplayed(t, h, "/nommap/x.html", 5, 200)
+	neverReplayed(t, h, "/nolinks/x.html", 5, 200)
+	if a := neverReplayed(t, h, "/lua", 5, 200); a.body != "hello\n" {
+		t.Fatalf("/lua: %q", a.body)
+	}
+
+	// A changed file is served as it is now, at once.
+	other := strings.Replace(page, "replay", "REPLAY", 1)
+	if err := os.WriteFile(filepath.Join(root, "htdocs/a.html"), []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if a := serve(h, "GET", "/a.html", nil); a.body != other || etag(a) == etag(full) {
+		t.Fatalf("after the change: %q %v", a.body[:20], a.header)
+	}
+	if err := os.Remove(filepath.Join(root, "htdocs/a.html")); err != nil {
+		t.Fatal(err)
+	}
+	if a := serve(h, "GET", "/a.html", nil); a.status != 404 {
+		t.Fatalf("after removal: %d", a.status)
+	}
+
+	// The access log cannot tell a replay from a full run.
+	b, err := os.ReadFile(filepath.Join(root, "logs/access_log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gets []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, `"GET /a.html HTTP/1.1" 200`) {
+			gets = append(gets, l)
+		}
+	}
+	if len(gets) < 2 || gets[0] != gets[len(gets)-2] || !strings.Contains(gets[0], filepath.Join(root, "htdocs/a.html")) {
+		t.Fatalf("access log lines of full and replayed GETs differ or are missing:\n%s\n(log:\n%s)", strings.Join(gets, "\n"), b)
+	}
+}
+
+// waitSettled waits until the file's ctime is old enough for the static
+// module to cache it (and so to offer replays of its answers).
+func waitSettled(t *testing.T, name string) {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(name, &st); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(time.Unix(st.Ctim.Unix()).Add(2100 * time.Millisecond)))
+}
+
+func TestNoReplaysWithUnreplayableHooks(t *testing.T) {
+	page := strings.Repeat("x", 2000)
+	h, root := newTestHandler(t, map[string]string{"htdocs/a.html": page},
+		"DocumentRoot htdocs",
+		// mod_headers may set anything (the time, the environment): with
+		// it configured, nothing is replayed.
+		"Header set X-Served-At %t",
+	)
+	waitSettled(t, filepath.Join(root, "htdocs/a.html"))
+	for i := 0; i < 5; i++ {
+		a := serve(h, "GET", "/a.html", nil)
+		if a.status != 200 || a.body != page || a.header.Get("X-Served-At") == "" {
+			t.Fatalf("%d %v", a.status, a.header)
+		}
+	}
+	if n := mpm.ReplaysForTest(h); n != 0 {
+		t.Fatalf("%d replays with mod_headers configured", n)
+	}
+}
+
+// etag is an answer's ETag (sent as Apache spells it, not in Go's
+// canonical form).
+func etag(a answer) string { return strings.Join(a.header["ETag"], ",") }
