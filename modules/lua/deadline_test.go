@@ -12,7 +12,7 @@ func TestCallDeadline(t *testing.T) {
 
 	// A call that ends in time: Done stays open, no error, and the timer
 	// does not fire later.
-	d.arm(50 * time.Millisecond)
+	d.arm(50*time.Millisecond, nil)
 	d.disarm()
 	select {
 	case <-d.Done():
@@ -24,7 +24,7 @@ func TestCallDeadline(t *testing.T) {
 	}
 
 	// A call past its time: Done closes with DeadlineExceeded.
-	d.arm(10 * time.Millisecond)
+	d.arm(10*time.Millisecond, nil)
 	select {
 	case <-d.Done():
 	case <-time.After(5 * time.Second):
@@ -36,7 +36,7 @@ func TestCallDeadline(t *testing.T) {
 	d.disarm()
 
 	// The next call starts clean.
-	d.arm(time.Hour)
+	d.arm(time.Hour, nil)
 	select {
 	case <-d.Done():
 		t.Fatal("Done of the previous call carried over")

@@ -92,8 +92,14 @@ func (rt *runtime) gather() {
 	}
 	host, _ := os.Hostname()
 	mainInfo := (*serverInfo)(nil)
+	limited := func(d *DirSettings) {
+		if d.MemoryLimit != nil && *d.MemoryLimit > 0 {
+			rt.memLimited = true
+		}
+	}
 	for i, srv := range servers {
 		rt.servers[srv] = ServerDirOf(srv)
+		limited(rt.servers[srv])
 		ServerOf(srv)
 		cs := core.ServerOf(srv)
 		in := &serverInfo{srv: srv, isVirtual: srv.IsVirtual, admin: cs.ServerAdmin, docroot: cs.DocumentRoot, port: firstPort}
@@ -150,6 +156,7 @@ func (rt *runtime) gather() {
 		walk = func(secs []*config.Section) {
 			for _, sec := range secs {
 				rt.sections[sec] = SectionOf(sec)
+				limited(rt.sections[sec])
 				ms := mimemod.SectionOf(sec)
 				rt.mimeSections[sec] = &mimeHandlers{add: ms.Handlers, remove: ms.RemoveHandlers}
 				walk(sec.Children)

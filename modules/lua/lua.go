@@ -139,7 +139,6 @@ var notBuilt = map[string]bool{
 	"LuaPackageCPath": true, // gopher-lua loads no C modules
 	"LuaOutputFilter": true,
 	"LuaInputFilter":  true,
-	"LuaMemoryLimit":  true, // gopher-lua has no allocator hook
 }
 
 const (

@@ -383,4 +383,4 @@ func TestDirectivesBuilt(t *testing.T) {
 
 // notBuiltYet are the directives without a run time yet.
 var notBuiltYet = map[string]bool{"LuaPackageCPath": true, "LuaOutputFilter": true,
-	"LuaInputFilter": true, "LuaMemoryLimit": true}
+	"LuaInputFilter": true}

@@ -51,6 +51,14 @@ type runtime struct {
 	dicts           map[string]*shdict.Dict
 	sharedOnce      sync.Once
 	sharedProxyMeta *lua.LTable
+
+	// memLimited is set when some LuaMemoryLimit is not 0; sampler feeds
+	// the memory guards (see memlimit.go), stopped with pconf; shared
+	// lists the tables every state shares, which no state's size counts.
+	memLimited  bool
+	sampler     *allocSampler
+	sharedOnceT sync.Once
+	shared      map[*lua.LTable]bool
 }
 
 // serverInfo is what a server object shows of a config.Server.
@@ -86,6 +94,7 @@ type runSettings struct {
 	codeCache string
 	allowIO   bool
 	timeout   time.Duration
+	memLimit  int64 // LuaMemoryLimit, bytes; 0: none
 	pkgPath   []string
 }
 
@@ -109,6 +118,9 @@ func (s *runSettings) merge(d *DirSettings) {
 	}
 	if d.Timeout != nil {
 		s.timeout = *d.Timeout
+	}
+	if d.MemoryLimit != nil {
+		s.memLimit = *d.MemoryLimit
 	}
 	if len(d.PackagePath) > 0 {
 		s.pkgPath = append(s.pkgPath[:len(s.pkgPath):len(s.pkgPath)], d.PackagePath...)
@@ -143,6 +155,7 @@ func newRuntime(cfg *config.Config) *runtime {
 		info:        map[*config.Server]*serverInfo{},
 		mimeServers: map[*config.Server]*mimeHandlers{}, mimeSections: map[*config.Section]*mimeHandlers{},
 		pools: map[string]*vmPool{}, lifecycle: map[string]*vm{},
+		sampler: newAllocSampler(),
 	}
 	return rt
 }
@@ -214,9 +227,14 @@ type vm struct {
 	closed        bool
 	// io is whether the state has the io library.
 	io bool
-	// broken is set when a call was stopped (LuaTimeout): the state is not
-	// reused.
+	// broken is set when a call was stopped (LuaTimeout, LuaMemoryLimit):
+	// the state is not reused.
 	broken bool
+
+	// memLimit is the LuaMemoryLimit of the calls being made (set as the
+	// state is acquired); memGuard measures the state (made on first use).
+	memLimit int64
+	memGuard *memoryGuard
 }
 
 // libs are opened in every state; a request-time state's os is cut down
@@ -262,6 +280,13 @@ func (rt *runtime) newVM(path string, sandbox, allowIO bool, pkgPath []string) *
 	}
 	L.SetField(pkg, "cpath", lua.LString(""))
 	v := &vm{L: L, rt: rt, path: path, name: displayPath(rt.cfg, path), io: !sandbox || allowIO}
+	if rt.memLimited {
+		str := L.GetGlobal("string").(*lua.LTable)
+		if rep, ok := str.RawGetString("rep").(*lua.LFunction); ok && rep.IsG {
+			str.RawSetString("rep", L.NewFunction(v.guardedRep(rep.GFunction)))
+		}
+		v.guardCoroutines()
+	}
 	v.openAPI(loaded)
 	return v
 }
@@ -277,6 +302,15 @@ func (v *vm) ensureLoaded(proto *lua.FunctionProto, timeout time.Duration) error
 	}
 	v.loaded = proto
 	return nil
+}
+
+// memoryGuard returns the state's LuaMemoryLimit guard, set to memLimit.
+func (v *vm) memoryGuard() *memoryGuard {
+	if v.memGuard == nil {
+		v.memGuard = &memoryGuard{L: v.L, sampler: v.rt.sampler, shared: v.rt.sharedTables()}
+	}
+	v.memGuard.limit = v.memLimit
+	return v.memGuard
 }
 
 // timeoutError is a call LuaTimeout stopped.
@@ -298,11 +332,15 @@ func (v *vm) call(fn string, timeout time.Duration, args ...lua.LValue) (lua.LVa
 func (v *vm) pcall(f *lua.LFunction, timeout time.Duration, args ...lua.LValue) (ret lua.LValue, err error) {
 	L := v.L
 	var ctx context.Context
-	if timeout > 0 {
+	if timeout > 0 || v.memLimit > 0 {
 		if v.deadline == nil {
 			v.deadline = newCallDeadline()
 		}
-		v.deadline.arm(timeout)
+		var guard *memoryGuard
+		if v.memLimit > 0 {
+			guard = v.memoryGuard()
+		}
+		v.deadline.arm(timeout, guard)
 		ctx = v.deadline
 		L.SetContext(ctx)
 		defer func() {
@@ -315,9 +353,15 @@ func (v *vm) pcall(f *lua.LFunction, timeout time.Duration, args ...lua.LValue) 
 		L.Push(a)
 	}
 	if err := L.PCall(len(args), 1, nil); err != nil {
-		if ctx != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			v.broken = true
-			return nil, &timeoutError{msg: timeoutMessage(err, timeout)}
+		if ctx != nil {
+			switch stopped := ctx.Err(); {
+			case errors.Is(stopped, context.DeadlineExceeded):
+				v.broken = true
+				return nil, &timeoutError{msg: timeoutMessage(err, timeout)}
+			case errors.Is(stopped, errMemoryLimit):
+				v.broken = true
+				return nil, &memoryError{msg: memoryMessage(err, v.memLimit, v.deadline.memSize)}
+			}
 		}
 		return nil, callError(err)
 	}
@@ -472,6 +516,7 @@ func (rt *runtime) acquire(r *phases.Request, s runSettings, path string) (*vm, 
 		v.mu.Lock()
 	}
 	v.server = r.Server
+	v.memLimit = s.memLimit
 	if err := v.ensureLoaded(proto, s.timeout); err != nil {
 		rt.release(v, s)
 		return nil, err
@@ -569,6 +614,7 @@ func (rt *runtime) lifecycleVM(path string, s *phases.Server, closeOn *phases.Po
 	}
 	rt.lcMu.Unlock()
 	v.server = s
+	v.memLimit = st.memLimit
 	if err := v.ensureLoaded(proto, st.timeout); err != nil {
 		v.mu.Unlock()
 		return nil, err

@@ -43,11 +43,12 @@ func (reg *dictRegistry) closeAll() error {
 func dictFileKey(name string) string { return "lua_shared_dict:" + name }
 
 // registerSharedDicts attaches the open_logs handler that makes the
-// generation's dicts: after core_module's (so the configured error log is
-// open for its messages), before any Lua open_logs hook (which may use
-// them), and again in each child.
+// generation's dicts (and ties the memory sampler to pconf): after
+// core_module's (so the configured error log is open for its messages),
+// before any Lua open_logs hook (which may use them), and again in each
+// child.
 func (rt *runtime) registerSharedDicts(h *phases.ServerHooks) {
-	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: rt.openSharedDicts, Origin: "lua_module (LuaSharedDict)",
+	h.OpenLogs.Add(phases.Entry[phases.ServerHookFunc]{Fn: rt.openSharedDicts, Origin: "lua_module (Go)",
 		Module: ModuleName, Order: phases.ReallyFirst, Predecessors: []string{core.ModuleName}, RerunInChild: true})
 }
 
@@ -56,6 +57,7 @@ func (rt *runtime) registerSharedDicts(h *phases.ServerHooks) {
 // generation whose size is unchanged, recreates those whose size changed,
 // creates the new ones and drops those no longer declared.
 func (rt *runtime) openSharedDicts(pconf, plog, ptemp *phases.Pool, s *phases.Server) error {
+	pconf.CleanupRegister("lua_module memory sampler", rt.sampler.stop)
 	decls := rt.global.SharedDicts
 	rt.dicts = make(map[string]*shdict.Dict, len(decls))
 	logRepair := func(msg string) {

@@ -200,3 +200,30 @@ func TestSharedDictAcrossProcesses(t *testing.T) {
 		t.Fatalf("after a graceful restart: %q, want %q", got, want)
 	}
 }
+
+// LuaMemoryLimit stops a script whose state keeps growing: a 500, a log
+// line, the state thrown away (the next request gets a fresh one), and the
+// server goes on.
+func TestMemoryLimitThroughTheServer(t *testing.T) {
+	s := serve(t, map[string]string{
+		"lua/grow.lua": `function handle(r)
+  calls = (calls or 0) + 1
+  if r.args == "table" then local t = {} while true do t[#t+1] = {calls} end end
+  if r.args == "string" then local s = "x" while true do s = s .. s end end
+  if r.args == "rep" then r:puts(#string.rep("x", 1e10)) end
+  r:puts(calls)
+end`,
+	}, "LuaMemoryLimit 1M", "LuaScope thread", "LuaMapHandler ^/grow$ lua/grow.lua")
+	resp, b := get(t, s.URL+"/grow")
+	want(t, resp, b, 200, "1")
+	resp, b = get(t, s.URL+"/grow")
+	want(t, resp, b, 200, "2") // the same state, reused
+	for i, arg := range []string{"table", "string", "rep"} {
+		if resp, _ := get(t, s.URL+"/grow?"+arg); resp.StatusCode != 500 {
+			t.Fatalf("%s: %d, want 500", arg, resp.StatusCode)
+		}
+		waitFor(t, s, regexp.MustCompile(fmt.Sprintf(`(?s)(lua/grow.lua:\d+: the state grew past LuaMemoryLimit \(1M; about [^)]*\) and was stopped.*){%d}`, i+1)))
+		resp, b = get(t, s.URL+"/grow")
+		want(t, resp, b, 200, "1") // a fresh state
+	}
+}
