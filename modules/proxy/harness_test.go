@@ -130,7 +130,7 @@ func (h *harness) doWith(method, uri string, header http.Header, body string, on
 	rec := &recorder{onFlush: onFlush}
 	r := &phases.Request{
 		TheRequest: method + " " + uri + " HTTP/1.1", Method: method, UnparsedURI: uri, URI: path, Args: query,
-		Protocol: "HTTP/1.1", Hostname: "proxy.test", Port: 8080, UseragentIP: "192.0.2.7", RequestTime: time.Now(),
+		Protocol: "HTTP/1.1", Hostname: hostname(header.Get("Host")), Port: 8080, UseragentIP: "192.0.2.7", RequestTime: time.Now(),
 		HeadersIn: header, HeadersOut: http.Header{}, ErrHeadersOut: http.Header{},
 		Notes: map[string]string{}, SubprocessEnv: map[string]string{},
 		Server: h.lc.Server, Vhost: h.lc.Server.Main, Pool: conn.Pool.Sub("request"), Conn: conn,
@@ -148,6 +148,15 @@ func (h *harness) doWith(method, uri string, header http.Header, body string, on
 		}
 	}
 	return response{status: rec.status, header: rec.header, ctype: rec.ctype, body: rec.body.String(), req: r}
+}
+
+// hostname is the Host header without its port, as the engine sets
+// r.Hostname.
+func hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
 }
 
 // backend is a Go test server named for the answers it gives.

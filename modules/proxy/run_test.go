@@ -402,3 +402,36 @@ func TestHealthCheckTCPAndAllDown(t *testing.T) {
 		t.Errorf("a member the checks failed was tried (%d connection attempts)", after-before)
 	}
 }
+
+// TestVirtualHosts: a virtual host has the main server's ProxyPass lines
+// (first) and its own; another host has only the main server's.
+func TestVirtualHosts(t *testing.T) {
+	mainBE, vhBE := backend(t, "main", nil), backend(t, "vhost", nil)
+	h := newHarness(t, fmt.Sprintf(`ProxyPass /shared/ %s/
+<VirtualHost *:8080>
+    ServerName v.test
+    ProxyPass /own/ %s/
+    ProxyPass /shared/ %s/
+</VirtualHost>
+<VirtualHost *:8080>
+    ServerName w.test
+</VirtualHost>
+`, mainBE.URL, vhBE.URL, vhBE.URL))
+	get := func(host, uri string) response {
+		in := http.Header{}
+		in.Set("Host", host)
+		return h.do("GET", uri, in, "")
+	}
+	if res := get("v.test", "/own/x"); res.body != "vhost" {
+		t.Errorf("v.test /own/: %d %q", res.status, res.body)
+	}
+	if res := get("v.test", "/shared/x"); res.body != "main" {
+		t.Errorf("v.test /shared/: %d %q, want the main server's line first", res.status, res.body)
+	}
+	if res := get("w.test", "/own/x"); res.status == 200 {
+		t.Errorf("w.test /own/ proxied: %q", res.body)
+	}
+	if res := get("w.test", "/shared/x"); res.body != "main" {
+		t.Errorf("w.test /shared/: %d %q", res.status, res.body)
+	}
+}
