@@ -167,11 +167,15 @@ type memoryGuard struct {
 // headroom is what the state may still grow by, as last measured.
 func (g *memoryGuard) headroom() int64 { return max(0, g.limit-g.size) }
 
-// start measures the state at the start of a call.
+// start sets the guard up for a call. The state's size is the last one
+// measured (a state only grows during calls, which are all guarded; a
+// fresh state counts as empty until first measured, its libraries being
+// about 12K): no walk is needed to begin, which matters with LuaScope
+// once, a fresh state per request.
 func (g *memoryGuard) start() {
 	base := g.sampler.begin()
 	g.notUntil = time.Time{}
-	g.measure(base)
+	g.walkAt = base + uint64(g.headroom())
 }
 
 // measure walks the state and sets the next trigger; it reports whether
