@@ -29,9 +29,8 @@ type generation struct {
 	server *phases.Server
 	hooks  *phases.RequestHooks
 	pchild *phases.Pool
-	// banner is the Server header (ServerTokens), set by activate;
-	// bannerValues is it as a header value, shared by every response
-	// (nothing writes into it).
+	// banner is the Server header (ServerTokens); bannerValues is it as
+	// a header value, shared by every response (nothing writes into it).
 	banner       string
 	bannerValues []string
 	// replays are the answers this child may replay (replay.go).
@@ -45,7 +44,12 @@ func newGeneration(server *phases.Server, hooks *phases.RequestHooks, pchild *ph
 	if server.Config != nil && server.Config.MPM == "prefork" {
 		limit = replayBytesPrefork
 	}
-	return &generation{server: server, hooks: hooks, pchild: pchild, replays: newReplayCache(limit)}
+	g := &generation{server: server, hooks: hooks, pchild: pchild, replays: newReplayCache(limit)}
+	if server.Config != nil {
+		g.banner = core.ServerBanner(server.Config)
+		g.bannerValues = []string{g.banner}
+	}
+	return g
 }
 
 // engine serves HTTP for a child: one net/http server per listening
@@ -204,8 +208,6 @@ func (e *engine) resume() { e.serving.Unlock() }
 // its Listen addresses: new ones are opened, ones no longer named closed.
 // A bind failure is returned and leaves the sockets that were open serving.
 func (e *engine) activate(g *generation) error {
-	g.banner = core.ServerBanner(g.server.Config)
-	g.bannerValues = []string{g.banner}
 	e.gen.Store(g)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -657,6 +659,7 @@ func (e *engine) process(g *generation, r *phases.Request, slot replaySlot) {
 	if p := slot.entry; p != nil {
 		if p.Unchanged() {
 			e.replayed.Add(1)
+			r.Output.(*responseWriter).prepared = p.head
 			phases.ServeReplay(g.hooks, r, p.Replay)
 			return
 		}
@@ -670,7 +673,7 @@ func (e *engine) process(g *generation, r *phases.Request, slot replaySlot) {
 	}
 	out := r.Output.(*responseWriter)
 	if p, ok := r.Replayable(); ok && out.orig == nil && out.forced == 0 && r.BytesSent == int64(len(p.Body)) {
-		g.replays.put(slot.key, &replayEntry{Replay: p, theRequest: r.TheRequest})
+		g.replays.put(slot.key, &replayEntry{Replay: p, theRequest: r.TheRequest, head: prepareHead(r, g.bannerValues)})
 	}
 }
 
@@ -784,6 +787,8 @@ type responseWriter struct {
 	forced int
 	// orig is the original request when r is an internal redirect's.
 	orig *phases.Request
+	// prepared is the head of the replay being served, if it has one.
+	prepared *preparedHead
 }
 
 // SetRequest makes rw write for an internal redirect's request.
@@ -809,18 +814,7 @@ func (rw *responseWriter) WriteHeader(status int) {
 		rw.r.Log().Error("core", "modify_response_headers returned %v for %s", st, rw.r.URI)
 	}
 	h := rw.w.Header()
-	for k, v := range rw.r.HeadersOut {
-		h[wireName(k)] = v
-	}
-	for k, v := range rw.r.ErrHeadersOut {
-		h[wireName(k)] = append(h[wireName(k)], v...)
-	}
-	if rw.r.ContentType != "" {
-		h.Set("Content-Type", rw.r.ContentType)
-	}
-	// As Apache's ap_basic_http_header: the server's banner, whatever a
-	// module set.
-	h["Server"] = rw.banner
+	fillHeader(h, rw.r, rw.banner)
 	if dropsConnection(status) {
 		// ap_set_keepalive: these statuses close the connection.
 		h.Set("Connection", "close")
@@ -840,6 +834,53 @@ func (rw *responseWriter) WriteHeader(status int) {
 	}
 	rw.r.Status = status
 	rw.w.WriteHeader(status)
+}
+
+// fillHeader puts r's answer's fields into h as they go out: headers_out,
+// err_headers_out, the content type and the server's banner.
+func fillHeader(h http.Header, r *phases.Request, banner []string) {
+	for k, v := range r.HeadersOut {
+		h[wireName(k)] = v
+	}
+	for k, v := range r.ErrHeadersOut {
+		h[wireName(k)] = append(h[wireName(k)], v...)
+	}
+	if r.ContentType != "" {
+		h.Set("Content-Type", r.ContentType)
+	}
+	// As Apache's ap_basic_http_header: the server's banner, whatever a
+	// module set.
+	h["Server"] = banner
+}
+
+// WriteReplay sends a replay's head in its prepared form (rw.prepared)
+// and its body, as WriteHeader(200) and Write would. It returns false,
+// having sent nothing, when the head has to be built from the maps: none
+// was prepared, the client asked for keep-alive (the head then carries
+// the Keep-Alive fields), the connection is not served by mpm/http1.
+func (rw *responseWriter) WriteReplay(p *phases.Replay) bool {
+	ph := rw.prepared
+	pw, ok := rw.w.(preparedHeaderWriter)
+	if ph == nil || !ok || rw.wroteHeader || rw.forced != 0 {
+		return false
+	}
+	if c := rw.r.Conn; c != nil && c.Keepalive && hasToken(rw.r.HeadersIn.Values("Connection"), "keep-alive") {
+		return false
+	}
+	for k := range rw.w.Header() {
+		if k != "Connection" {
+			return false
+		}
+	}
+	if !pw.WritePreparedHeader(http.StatusOK, ph.fields, ph.contentLength, ph.haveType) {
+		return false
+	}
+	rw.wroteHeader = true
+	rw.r.Status = http.StatusOK
+	if len(p.Body) > 0 {
+		_, _ = rw.Write(p.Body)
+	}
+	return true
 }
 
 func (rw *responseWriter) Write(p []byte) (int, error) {

@@ -2,8 +2,10 @@ package mpm
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 
+	"github.com/httpdg/httpdg/mpm/http1"
 	"github.com/httpdg/httpdg/phases"
 )
 
@@ -35,6 +37,45 @@ type replayKey struct {
 type replayEntry struct {
 	*phases.Replay
 	theRequest string
+	head       *preparedHead // nil: built from the maps each time
+}
+
+// preparedHead is a replay's head rendered once (mpm/http1's
+// WritePreparedHeader): its fields after Date, its Content-Length and
+// whether it has a Content-Type.
+type preparedHead struct {
+	fields        []byte
+	contentLength int64
+	haveType      bool
+}
+
+// preparedHeaderWriter is mpm/http1's response.
+type preparedHeaderWriter interface {
+	WritePreparedHeader(code int, fields []byte, contentLength int64, haveType bool) bool
+}
+
+// prepareHead renders the head of r's 200 as WriteHeader would send it
+// (without Date and the connection's fields), or returns nil when its
+// fields are ones mpm/http1 frames itself.
+func prepareHead(r *phases.Request, banner []string) *preparedHead {
+	h := http.Header{}
+	fillHeader(h, r, banner)
+	for _, k := range []string{"Date", "Connection", "Keep-Alive", "Transfer-Encoding", "Trailer", "Content-Encoding"} {
+		if _, ok := h[k]; ok {
+			return nil
+		}
+	}
+	ph := &preparedHead{contentLength: -1}
+	if v := h["Content-Length"]; len(v) > 0 {
+		n, err := strconv.ParseInt(v[0], 10, 64)
+		if err != nil || n < 0 || len(v) > 1 {
+			return nil
+		}
+		ph.contentLength = n
+	}
+	_, ph.haveType = h["Content-Type"]
+	ph.fields = http1.AppendFields(nil, h)
+	return ph
 }
 
 // replaySlot is a request's standing with the replays: whether it may be

@@ -1,16 +1,21 @@
 package mpm_test
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/httpdg/httpdg/mpm"
+	"github.com/httpdg/httpdg/mpm/http1"
 )
 
 // answer is one response as a client and a log would see it.
@@ -117,6 +122,8 @@ func TestReplayedAnswersAreTheFullOnes(t *testing.T) {
 		"<Location /nommap>", "EnableMMAP Off", "</Location>",
 		"<Directory htdocs/nolinks>", "Options -FollowSymLinks", "</Directory>",
 		`LuaMapHandler ^/lua$ lua/hello.lua handle`,
+		// Nothing listens on port 9 (discard): the proxy answers 503.
+		"ProxyPass /backend/ http://127.0.0.1:9/ retry=0",
 	)
 
 	full, replayed := untilReplayed(t, h, "GET", "/a.html")
@@ -148,6 +155,7 @@ func TestReplayedAnswersAreTheFullOnes(t *testing.T) {
 		t.Fatalf("the Lua fixup did not run: %v", a.header)
 	}
 	neverReplayed(t, h, "/nommap/x.html", 5, 200)
+	neverReplayed(t, h, "/backend/x.html", 3, 503)
 	neverReplayed(t, h, "/nolinks/x.html", 5, 200)
 	if a := neverReplayed(t, h, "/lua", 5, 200); a.body != "hello\n" {
 		t.Fatalf("/lua: %q", a.body)
@@ -218,3 +226,102 @@ func TestNoReplaysWithUnreplayableHooks(t *testing.T) {
 // etag is an answer's ETag (sent as Apache spells it, not in Go's
 // canonical form).
 func etag(a answer) string { return strings.Join(a.header["ETag"], ",") }
+
+// rawExchange sends the raw requests on one connection to h served by
+// mpm/http1 and returns each raw answer with its Date line blanked.
+func rawExchange(t *testing.T, h http.Handler, reqs ...string) []string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http1.Server{Handler: h}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	var out []string
+	for _, q := range reqs {
+		if _, err := io.WriteString(c, q); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		length := -1
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading the answer to %q: %v (so far %q)", q, err, b.String())
+			}
+			if strings.HasPrefix(line, "Date: ") {
+				line = "Date: -\r\n"
+			}
+			if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
+				length, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+			b.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+		}
+		if !strings.HasPrefix(q, "HEAD ") && length > 0 {
+			body := make([]byte, length)
+			if _, err := io.ReadFull(br, body); err != nil {
+				t.Fatal(err)
+			}
+			b.Write(body)
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
+func TestReplayedBytesOnTheWire(t *testing.T) {
+	page := strings.Repeat("<p>wire</p>\n", 300)
+	h, root := newTestHandler(t, map[string]string{"htdocs/a.html": page, "htdocs/plain": "no type\n"},
+		"DocumentRoot htdocs", "AddType text/html .html", "KeepAlive On", "MaxKeepAliveRequests 100")
+	waitSettled(t, filepath.Join(root, "htdocs/a.html"))
+	// The request that reads a file into the contents cache offers no
+	// replay; the ones after it do.
+	rawExchange(t, h, "GET /a.html HTTP/1.1\r\nHost: localhost\r\n\r\n", "GET /plain HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	for _, q := range []string{
+		"GET /a.html HTTP/1.1\r\nHost: localhost\r\n\r\n",
+		"HEAD /a.html HTTP/1.1\r\nHost: localhost\r\n\r\n",
+		"GET /plain HTTP/1.1\r\nHost: localhost\r\nUser-Agent: x\r\n\r\n",
+		// Keep-Alive fields: the head is built from the maps.
+		"GET /a.html HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n",
+		"GET /a.html HTTP/1.0\r\nHost: localhost\r\n\r\n",
+		"GET /a.html?x=1 HTTP/1.1\r\nHost: LocalHost:80\r\n\r\n",
+	} {
+		before := mpm.ReplaysForTest(h)
+		var got []string
+		if strings.Contains(q, "HTTP/1.0") {
+			// Closed after each answer: a connection each.
+			for range 3 {
+				got = append(got, rawExchange(t, h, q)...)
+			}
+		} else {
+			got = rawExchange(t, h, q, q, q)
+		}
+		// The repeats at least (a key seen before: all three).
+		if n := mpm.ReplaysForTest(h) - before; n < 2 {
+			t.Fatalf("%q: %d of the 2 repeats replayed", q, n)
+		}
+		if got[0] != got[1] || got[1] != got[2] {
+			t.Fatalf("%q: replayed answers differ from the full one:\nfull:\n%s\nreplayed:\n%s", q, got[0], got[1])
+		}
+		if !strings.HasPrefix(got[0], "HTTP/1.") || !strings.Contains(got[0], "\r\nContent-Length: ") || !strings.Contains(got[0], "\r\nServer: httpdg/") {
+			t.Fatalf("%q: %q", q, got[0])
+		}
+	}
+	// The last answer on a connection that closes says so, replayed too.
+	q := "GET /a.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+	got := rawExchange(t, h, "GET /a.html HTTP/1.1\r\nHost: localhost\r\n\r\n", q)
+	if !strings.Contains(got[1], "\r\nConnection: close\r\n") || strings.Replace(got[1], "Connection: close\r\n", "", 1) != got[0] {
+		t.Fatalf("closing answer:\n%s\nversus\n%s", got[1], got[0])
+	}
+}

@@ -122,6 +122,13 @@ func (p *Replay) Unchanged() bool {
 	} == p.File
 }
 
+// replayWriter is an Output that can send a replay faster than
+// WriteHeader and Write (the engine's, from a head rendered once); false
+// means it sent nothing and they are to be used.
+type replayWriter interface {
+	WriteReplay(p *Replay) bool
+}
+
 // ServeReplay answers r from p in place of the phases from
 // post_read_request to the handler: r takes the state they left the
 // recorded request in, the head and body go out through r.Output as the
@@ -133,9 +140,11 @@ func ServeReplay(h *RequestHooks, r *Request, p *Replay) {
 	r.HeadersOut, r.ErrHeadersOut = p.headersOut, p.errHeadersOut
 	r.Notes, r.SubprocessEnv = p.notes, p.env
 	r.Status = http.StatusOK
-	r.Output.WriteHeader(http.StatusOK)
-	if len(p.Body) > 0 {
-		_, _ = r.Output.Write(p.Body)
+	if w, ok := r.Output.(replayWriter); !ok || !w.WriteReplay(p) {
+		r.Output.WriteHeader(http.StatusOK)
+		if len(p.Body) > 0 {
+			_, _ = r.Output.Write(p.Body)
+		}
 	}
 	if _, err := runRequestHook(h.LogTransaction, r); err != nil && r.Log() != nil {
 		r.Log().Error("core", "log_transaction: %v", err)

@@ -132,6 +132,7 @@ func isHex(c byte) bool {
 // modules.
 func (g *gen) translate(r *phases.Request) (phases.Status, error) {
 	if r.Filename != "" && strings.HasPrefix(r.Filename, filenamePrefix) {
+		r.NotReplayable()
 		return phases.OK, nil // already claimed (an internal redirect's copy)
 	}
 	if r.URI == "" || r.URI[0] != '/' {
@@ -154,6 +155,7 @@ func (g *gen) translate(r *phases.Request) (phases.Status, error) {
 		if target == "" {
 			return phases.DECLINED, nil // ProxyPass path !
 		}
+		r.NotReplayable() // a backend answers
 		r.Filename = filenamePrefix + target
 		r.Handler = proxyHandler
 		if p.NoCanon {

@@ -250,11 +250,14 @@ func register(h *phases.ServerHooks, cfg *config.Config) error {
 	}
 	g := newGen(cfg)
 	req := h.Request
-	// Apache's mod_proxy translates first, before mod_alias.
-	req.TranslateName.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.translate, Origin: origin, Module: ModuleName, Order: phases.First})
-	req.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.mapToStorage, Origin: origin, Module: ModuleName, Order: phases.Middle})
-	req.TypeChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.typeCheck, Origin: origin, Module: ModuleName, Order: phases.First})
-	req.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.handle, Origin: origin, Module: ModuleName, Order: phases.First})
+	// Apache's mod_proxy translates first, before mod_alias. Its hooks
+	// are Replayable: what they do to a request they do not claim
+	// depends on its URI and the config only, and claiming one says
+	// NotReplayable (translate).
+	req.TranslateName.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.translate, Origin: origin, Module: ModuleName, Order: phases.First, Replayable: true})
+	req.MapToStorage.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.mapToStorage, Origin: origin, Module: ModuleName, Order: phases.Middle, Replayable: true})
+	req.TypeChecker.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.typeCheck, Origin: origin, Module: ModuleName, Order: phases.First, Replayable: true})
+	req.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: g.handle, Origin: origin, Module: ModuleName, Order: phases.First, Replayable: true})
 	h.ChildInit.Add(phases.Entry[phases.ChildHookFunc]{Fn: g.childInit, Origin: origin, Module: ModuleName, Order: phases.Middle})
 	h.ChildExit.Add(phases.Entry[phases.ChildHookFunc]{Fn: g.childExit, Origin: origin, Module: ModuleName, Order: phases.Middle})
 	return nil

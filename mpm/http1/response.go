@@ -210,6 +210,40 @@ func (w *response) writeInformational(code int) {
 	w.flush()
 }
 
+// WritePreparedHeader is WriteHeader for a head rendered earlier with
+// AppendFields: fields are its lines (every field but Date, Connection,
+// Transfer-Encoding and Trailer), contentLength its Content-Length (-1
+// for none), haveType whether it had a Content-Type (even an empty one,
+// which stops sniffing). The header map must hold nothing but a
+// Connection field. It returns false, writing nothing, for a status
+// WriteHeader treats specially (informational, out of range) or a
+// response already under way.
+func (w *response) WritePreparedHeader(code int, fields []byte, contentLength int64, haveType bool) bool {
+	if w.c.hijacked || w.wroteHeader || w.http09 || code < 200 || code > 999 {
+		return false
+	}
+	w.c.body.expectContinue = false
+	w.wroteHeader = true
+	w.status = code
+	w.bodyAllowed = bodyAllowedForStatus(code)
+	w.contentLength = contentLength
+	w.connValues = w.header["Connection"]
+	w.haveType = haveType
+	b := w.buf()[:w.c.wend]
+	start := len(b)
+	b = append(b, statusLine(code)...)
+	b = append(b, "Date: "...)
+	b = appendDate(b, w.c.reqTime)
+	b = append(b, "\r\n"...)
+	b = append(b, fields...)
+	w.hdrEnd = len(b)
+	w.c.wstart = start
+	b = w.adopt(b, gapSize)
+	w.bodyStart = len(b) + gapSize
+	w.c.wend = w.bodyStart
+	return true
+}
+
 // commit decides the framing and the connection's fate and completes the
 // head. final is set when the handler has returned: a body that is all
 // in the buffer then gets a Content-Length.

@@ -89,6 +89,22 @@ func appendHex(b []byte, n int) []byte {
 	return append(b, tmp[i:]...)
 }
 
+// AppendFields appends the lines WriteHeader writes for h's fields in a
+// final response with a body: every field but Date, Connection,
+// Transfer-Encoding, Trailer and trailer announcements, in sorted order,
+// values cleaned as WriteHeader cleans them. With WritePreparedHeader, a
+// head rendered once can be sent again without its map.
+func AppendFields(b []byte, h http.Header) []byte {
+	var keys []string
+	return appendHeader(b, h, &keys, func(k string) bool {
+		switch k {
+		case "Date", "Connection", "Transfer-Encoding", "Trailer":
+			return true
+		}
+		return strings.HasPrefix(k, http.TrailerPrefix)
+	})
+}
+
 // appendHeader appends h's fields in sorted key order, one line per value,
 // skipping keys that skip reports and names that are not tokens (as
 // net/http does), with CR and LF in values turned to spaces and the values
