@@ -259,6 +259,7 @@ func (e *engine) activate(g *generation) error {
 				ErrorResponse:     e.errorResponse,
 				Refused:           e.logRefused,
 				AllowHTTP09:       !cs.Require10,
+				KeepHostField:     true,
 				ErrorLog:          log.New(io.Discard, "", 0),
 			}
 			srv.SetKeepAlivesEnabled(cs.KeepAlive)
@@ -590,7 +591,6 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Host != "" && len(req.Header.Values("Host")) == 0 {
 		req.Header.Set("Host", req.Host)
 	}
-	out := &responseWriter{w: w, hooks: g.hooks, banner: g.bannerValues}
 	if e.draining.Load() {
 		// A graceful finish: this response is the connection's last, so
 		// the client reconnects (to a new child) instead of meeting a
@@ -606,7 +606,13 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if g.replays != nil && replayableRequest(req) {
 		slot.eligible = true
 		slot.key = replayKeyOf(req, conn)
-		slot.entry = g.replays.get(slot.key)
+		if p := g.replays.get(slot.key); p != nil {
+			if p.Unchanged() {
+				slot.entry = p
+			} else {
+				g.replays.drop(slot.key, p)
+			}
+		}
 	}
 	var theRequest string
 	if slot.entry != nil {
@@ -637,9 +643,10 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		Pool:        cpool.Sub("request"),
 		Conn:        conn,
 		Body:        req.Body,
-		Output:      out,
 		Hooks:       g.hooks,
 	}
+	out := &responseWriter{w: w, hooks: g.hooks, banner: g.bannerValues}
+	r.Output = out
 	out.r = r
 	sw := e.workers.worker(worker)
 	if sw != nil {
@@ -657,13 +664,10 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // keeping the outcome when it may be replayed).
 func (e *engine) process(g *generation, r *phases.Request, slot replaySlot) {
 	if p := slot.entry; p != nil {
-		if p.Unchanged() {
-			e.replayed.Add(1)
-			r.Output.(*responseWriter).prepared = p.head
-			phases.ServeReplay(g.hooks, r, p.Replay)
-			return
-		}
-		g.replays.drop(slot.key, p)
+		e.replayed.Add(1)
+		r.Output.(*responseWriter).prepared = p.head
+		phases.ServeReplay(g.hooks, r, p.Replay)
+		return
 	}
 	r.HeadersOut, r.ErrHeadersOut = http.Header{}, http.Header{}
 	r.Notes, r.SubprocessEnv = map[string]string{}, map[string]string{}

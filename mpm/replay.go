@@ -79,7 +79,8 @@ func prepareHead(r *phases.Request, banner []string) *preparedHead {
 }
 
 // replaySlot is a request's standing with the replays: whether it may be
-// replayed or recorded, its key, and the entry found for it.
+// replayed or recorded, its key, and the entry to replay (found, and its
+// file unchanged).
 type replaySlot struct {
 	eligible bool
 	key      replayKey

@@ -171,10 +171,13 @@ func (c *conn) readRequest() (status int, err error) {
 		n++
 		switch f.kind {
 		case hostField:
-			// Kept out of Header, as net/http does (it is req.Host).
+			// Kept out of Header, as net/http does (it is req.Host),
+			// unless the server wants it there too.
 			hosts++
 			host = f.val
-			continue
+			if !c.srv.KeepHostField {
+				continue
+			}
 		case transferEncodingField:
 			// Kept out of Header, as net/http does (it is
 			// req.TransferEncoding).

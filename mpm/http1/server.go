@@ -84,6 +84,9 @@ type Server struct {
 	// body alone (no status line, no header), then the connection closes.
 	// Off, such a line is a 400, as net/http answers.
 	AllowHTTP09 bool
+	// KeepHostField leaves the Host field in Request.Header as well as in
+	// Request.Host (Apache's headers_in has it; net/http drops it).
+	KeepHostField bool
 
 	disableKeepAlives atomic.Bool
 	// draining is set by Drain and Shutdown: responses carry
