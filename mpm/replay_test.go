@@ -2,6 +2,7 @@ package mpm_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -323,5 +325,66 @@ func TestReplayedBytesOnTheWire(t *testing.T) {
 	got := rawExchange(t, h, "GET /a.html HTTP/1.1\r\nHost: localhost\r\n\r\n", q)
 	if !strings.Contains(got[1], "\r\nConnection: close\r\n") || strings.Replace(got[1], "Connection: close\r\n", "", 1) != got[0] {
 		t.Fatalf("closing answer:\n%s\nversus\n%s", got[1], got[0])
+	}
+}
+
+// TestReplaysUnderConcurrentChanges hammers one file from several
+// goroutines while it is rewritten: every answer must be one whole
+// version of the file, its length and validators matching its body (run
+// with -race, this also checks that replays share nothing they write).
+func TestReplaysUnderConcurrentChanges(t *testing.T) {
+	versions := []string{strings.Repeat("a", 3000), strings.Repeat("b", 3001), strings.Repeat("c", 2999)}
+	h, root := newTestHandler(t, map[string]string{"htdocs/f.html": versions[0]}, "DocumentRoot htdocs", "AddType text/html .html")
+	name := filepath.Join(root, "htdocs/f.html")
+	waitSettled(t, name)
+	untilReplayed(t, h, "GET", "/f.html")
+	valid := map[string]bool{}
+	for _, v := range versions {
+		valid[v] = true
+	}
+	stop := make(chan struct{})
+	errs := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a := serve(h, "GET", "/f.html", nil)
+				if a.status != 200 || !valid[a.body] || a.header.Get("Content-Length") != strconv.Itoa(len(a.body)) {
+					errs <- fmt.Sprintf("%d, %d bytes, Content-Length %s", a.status, len(a.body), a.header.Get("Content-Length"))
+					return
+				}
+			}
+		}()
+	}
+	for _, v := range versions[1:] {
+		// Through a rename, as deploy tools do: the name gets a new inode.
+		tmp := name + ".new"
+		if err := os.WriteFile(tmp, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, name); err != nil {
+			t.Fatal(err)
+		}
+		// The new version is served from the next request on.
+		if a := serve(h, "GET", "/f.html", nil); a.body != v {
+			t.Fatalf("after the rename: %d bytes of %q", len(a.body), a.body[:1])
+		}
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case e := <-errs:
+		t.Fatal(e)
+	default:
+	}
+	if mpm.ReplaysForTest(h) == 0 {
+		t.Fatal("no replays happened")
 	}
 }
