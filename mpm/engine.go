@@ -657,6 +657,12 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if sw != nil {
 		sw.EndRequest(r.BytesSent)
 	}
+	if r.ConnectionAborted() {
+		// An output filter failed after part of the answer went out: the
+		// connection closes without the rest (the HTTP servers recover
+		// this panic by closing it, as Apache aborts the connection).
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // process answers r: from a replay when the generation keeps one for the

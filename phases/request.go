@@ -71,6 +71,12 @@ type Request struct {
 	// r.NotReplayable(); replay is what the static handler offered.
 	noReplay bool
 	replay   *replayOffer
+
+	// The filters inserted for r (filter.go), the output chain while the
+	// handler runs, and whether the connection must be cut.
+	outputFilters, inputFilters []namedFilter
+	outChain                    *outputChain
+	aborted                     bool
 }
 
 // ResponseWriter is how handlers answer; the HTTP engine implements it.
@@ -147,6 +153,10 @@ type RequestHooks struct {
 	BackendClientAssigned   *Hook[RequestHookFunc] // a backend was chosen
 	BackendResponseReceived *Hook[RequestHookFunc] // the backend's response head arrived
 	EndProxyRequest         *Hook[RequestHookFunc] // the proxied exchange is over (VOID)
+
+	// The filters modules registered for this generation, by lower-case
+	// name (filter.go).
+	outputFilters, inputFilters map[string]NewFilter
 }
 
 // NewRequestHooks returns the empty request hooks with Apache's kinds.
@@ -286,7 +296,13 @@ func processRequest(h *RequestHooks, r *Request) Status {
 		}
 	}
 	_, _ = runRequestHook(h.InsertFilter, r)
+	if r.outputFilters != nil || r.inputFilters != nil {
+		r.startFilters()
+	}
 	st, _ := runRequestHook(h.Handler, r)
+	if r.outChain != nil {
+		st = r.finishFilters(st)
+	}
 	if st == DECLINED {
 		return http.StatusNotFound
 	}
@@ -383,6 +399,8 @@ func InternalRedirect(r *Request, uri string) (*Request, Status) {
 	nr.UnparsedURI = uri
 	nr.Filename, nr.PathInfo, nr.Handler, nr.ContentType = "", "", "", ""
 	nr.Sections = nil
+	// Apache starts a redirect's filters afresh (insert_filter runs again).
+	nr.outputFilters, nr.inputFilters, nr.outChain = nil, nil, nil
 	nr.Notes = map[string]string{}
 	nr.SubprocessEnv = map[string]string{}
 	for k, v := range r.SubprocessEnv {
@@ -394,7 +412,13 @@ func InternalRedirect(r *Request, uri string) (*Request, Status) {
 	if r.Method != http.MethodHead {
 		nr.Method = http.MethodGet
 	}
-	if o, ok := r.Output.(interface{ SetRequest(*Request) }); ok {
+	if c := r.outChain; c != nil {
+		// r's filters are abandoned with its answer: the redirect writes
+		// to the engine (through its own filters).
+		c.closed = true
+		nr.Output = c.out
+	}
+	if o, ok := nr.Output.(interface{ SetRequest(*Request) }); ok {
 		o.SetRequest(&nr)
 	}
 	st := processRequest(r.Hooks, &nr)
