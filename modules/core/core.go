@@ -17,6 +17,7 @@ func init() {
 	ds = append(ds, sectionDirectives()...)
 	ds = append(ds, serverDirectives()...)
 	ds = append(ds, dirDirectives()...)
+	ds = append(ds, filterDirectives()...)
 	ds = append(ds, goHookDirectives()...)
 	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "core.c", Directives: ds, RegisterHooks: registerHooks})
 	// Apache's http_module and so_module are part of every server; configs

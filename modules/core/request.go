@@ -26,6 +26,7 @@ func registerRequestHooks(h *phases.RequestHooks, cfg *config.Config) {
 	h.HeaderParser.Add(phases.Entry[phases.RequestHookFunc]{Fn: limitRequestBody, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst, Replayable: true})
 	h.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: traceHandler, Origin: "core_module (Go)", Module: ModuleName, Order: phases.ReallyFirst, Replayable: true})
 	h.CustomResponse.Add(phases.Entry[phases.RequestHookFunc]{Fn: customResponse, Origin: "core_module (Go)", Module: ModuleName, Order: phases.Middle, Replayable: true})
+	registerFilterHook(h, cfg)
 }
 
 // listenAddrs turns the Listen directives into the generation's addresses.

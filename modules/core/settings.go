@@ -24,6 +24,9 @@ type Global struct {
 	// HostnameLookups is set when a HostnameLookups other than Off appears
 	// anywhere: without one, %h needs no per-request lookup of settings.
 	HostnameLookups bool
+	// Filters is set when SetOutputFilter or SetInputFilter appears: only
+	// then does core have an insert_filter hook.
+	Filters bool
 }
 
 // ServerSettings holds the core settings of one server (main or virtual).
@@ -68,6 +71,8 @@ type DirSettings struct {
 	LogLevel          string            // set inside a section
 	ModuleLogLevels   map[string]string // set inside a section
 	Hooks             []HookRef
+	// SetOutputFilter, SetInputFilter: nil when not set here.
+	OutputFilters, InputFilters []string
 }
 
 // HookRef is a named Go handler attached to a phase by a GoHook* or

@@ -76,6 +76,7 @@ func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
 			return err
 		}
 	}
+	rt.registerFilters(h.Request)
 	h.Request.Handler.Add(phases.Entry[phases.RequestHookFunc]{Fn: rt.scriptHandler, Origin: "lua_module (" + ScriptHandler + ")", Module: ModuleName, Order: phases.Middle, Replayable: true})
 	return nil
 }
@@ -274,7 +275,7 @@ func requestHook(h *phases.RequestHooks, phase string) *phases.Hook[phases.Reque
 	case "map_handler":
 		return h.Handler
 	}
-	return nil // filters and authz providers: not run here
+	return nil // filters (filters.go) and authz providers: not run here
 }
 
 // earlyPhase reports whether phase runs before map_to_storage has chosen

@@ -137,8 +137,6 @@ func directives() []*config.Directive {
 // they are read and checked, and -L marks them.
 var notBuilt = map[string]bool{
 	"LuaPackageCPath": true, // gopher-lua loads no C modules
-	"LuaOutputFilter": true,
-	"LuaInputFilter":  true,
 }
 
 const (

@@ -382,5 +382,4 @@ func TestDirectivesBuilt(t *testing.T) {
 }
 
 // notBuiltYet are the directives without a run time yet.
-var notBuiltYet = map[string]bool{"LuaPackageCPath": true, "LuaOutputFilter": true,
-	"LuaInputFilter": true}
+var notBuiltYet = map[string]bool{"LuaPackageCPath": true}

@@ -23,6 +23,9 @@ type Global struct {
 	// TypesConfig is the absolute path of the mime.types file, "" when the
 	// config names none.
 	TypesConfig string
+	// Filters is set when AddOutputFilter or AddInputFilter appears: only
+	// then does the type checker look filters up.
+	Filters bool
 	// Types maps a lower-case extension (without its dot) to the content
 	// type the TypesConfig file gives it.
 	Types map[string]string
@@ -39,6 +42,8 @@ type DirSettings struct {
 	RemoveHandlers []string          // RemoveHandler extensions
 	DefaultType    string            // DefaultType; "" when unset, "none" to disable
 	ForceType      string            // ForceType; "" when unset, "none" to cancel an inherited one
+	OutputFilters  map[string]string // AddOutputFilter: extension → "name[;name...]"
+	InputFilters   map[string]string // AddInputFilter: extension → "name[;name...]"
 }
 
 // GlobalOf returns the process-wide mime settings of cfg.
@@ -100,6 +105,14 @@ func init() {
 		}),
 		d("AddEncoding", config.Iterate2, all, "a content encoding (e.g. gzip) followed by one or more file extensions", func(c *config.Cmd) error {
 			return addMap(c, &dirOf(c).Encodings, strings.ToLower(c.Args[0]))
+		}),
+		d("AddOutputFilter", config.Iterate2, all, "output filter (or ; delimited list of filters) followed by one or more file extensions", func(c *config.Cmd) error {
+			GlobalOf(c.Config).Filters = true
+			return addMap(c, &dirOf(c).OutputFilters, c.Args[0])
+		}),
+		d("AddInputFilter", config.Iterate2, all, "input filter (or ; delimited list of filters) followed by one or more file extensions", func(c *config.Cmd) error {
+			GlobalOf(c.Config).Filters = true
+			return addMap(c, &dirOf(c).InputFilters, c.Args[0])
 		}),
 		d("ForceType", config.Take1, config.DirHtaccess, "a content type that every matching file is served as, or none", func(c *config.Cmd) error {
 			t, err := typeOrNone(c)

@@ -19,10 +19,12 @@ const DefaultTypesFile = "conf/mime.types"
 // typeChecker is mod_mime's type_checker for one generation.
 type typeChecker struct {
 	types map[string]string // from TypesConfig (or the default file)
+	// filters: the config has AddOutputFilter or AddInputFilter.
+	filters bool
 }
 
 func registerHooks(h *phases.ServerHooks, cfg *config.Config) error {
-	tc := &typeChecker{types: GlobalOf(cfg).Types}
+	tc := &typeChecker{types: GlobalOf(cfg).Types, filters: GlobalOf(cfg).Filters}
 	if GlobalOf(cfg).TypesConfig == "" {
 		p := filepath.Join(cfg.ServerRoot, DefaultTypesFile)
 		if _, err := os.Stat(p); err == nil {
@@ -111,6 +113,9 @@ func (tc *typeChecker) check(r *phases.Request) (phases.Status, error) {
 	} else {
 		ctype = forceType
 	}
+	if tc.filters {
+		addFilters(r, confs)
+	}
 	if ctype != "" && charset != "" && !strings.Contains(strings.ToLower(ctype), "charset=") {
 		ctype += "; charset=" + charset
 	}
@@ -174,4 +179,21 @@ func withDefaultCharset(r *phases.Request, ctype string) string {
 		return ctype + "; charset=" + cs
 	}
 	return ctype
+}
+
+// addFilters inserts the AddOutputFilter and AddInputFilter filters of
+// every extension of r.Filename, in order, as mod_mime's find_ct does.
+func addFilters(r *phases.Request, confs []*DirSettings) {
+	for ext := range eachExtension(filepath.Base(r.Filename)) {
+		for _, n := range strings.Split(lookup(confs, ext, func(c *DirSettings) map[string]string { return c.OutputFilters }), ";") {
+			if n = strings.TrimSpace(n); n != "" {
+				r.AddOutputFilter(n)
+			}
+		}
+		for _, n := range strings.Split(lookup(confs, ext, func(c *DirSettings) map[string]string { return c.InputFilters }), ";") {
+			if n = strings.TrimSpace(n); n != "" {
+				r.AddInputFilter(n)
+			}
+		}
+	}
 }
