@@ -107,16 +107,20 @@ func (r *Request) AddInputFilter(name string) {
 // AddOutputFilterFunc inserts f, an unregistered filter, under name (which
 // log lines show).
 func (r *Request) AddOutputFilterFunc(name string, f Filter) {
-	r.outputFilters = append(r.outputFilters, namedFilter{name: name, f: f})
+	rs := r.rareOf()
+	rs.outputFilters = append(rs.outputFilters, namedFilter{name: name, f: f})
 }
 
 // AddInputFilterFunc inserts f as an input filter under name.
 func (r *Request) AddInputFilterFunc(name string, f Filter) {
-	r.inputFilters = append(r.inputFilters, namedFilter{name: name, f: f})
+	rs := r.rareOf()
+	rs.inputFilters = append(rs.inputFilters, namedFilter{name: name, f: f})
 }
 
 // HasFilters reports whether r has any output or input filter.
-func (r *Request) HasFilters() bool { return len(r.outputFilters)+len(r.inputFilters) > 0 }
+func (r *Request) HasFilters() bool {
+	return r.rare != nil && len(r.rare.outputFilters)+len(r.rare.inputFilters) > 0
+}
 
 func (r *Request) lookupFilter(name, direction string) NewFilter {
 	var m map[string]NewFilter
@@ -146,14 +150,15 @@ func (r *Request) ConnectionAborted() bool { return r.aborted }
 // startFilters puts r's filters between the handler and the engine, if it
 // has any: called after insert_filter, before the handler.
 func (r *Request) startFilters() {
-	if len(r.outputFilters) > 0 {
+	rs := r.rare
+	if len(rs.outputFilters) > 0 {
 		r.noReplay = true
-		r.outChain = &outputChain{r: r, out: r.Output, stages: r.outputFilters}
-		r.Output = r.outChain
+		rs.outChain = &outputChain{r: r, out: r.Output, stages: rs.outputFilters}
+		r.Output = rs.outChain
 	}
-	if len(r.inputFilters) > 0 && r.Body != nil {
+	if len(rs.inputFilters) > 0 && r.Body != nil {
 		r.noReplay = true
-		r.Body = &inputChain{r: r, in: r.Body, stages: r.inputFilters}
+		r.Body = &inputChain{r: r, in: r.Body, stages: rs.inputFilters}
 	}
 }
 
@@ -164,11 +169,8 @@ func (r *Request) startFilters() {
 // the body goes through the filters. It returns st, or the status a
 // filter's failure calls for.
 func (r *Request) finishFilters(st Status) Status {
-	c := r.outChain
-	if c == nil {
-		return st
-	}
-	r.outChain = nil
+	c := r.rare.outChain
+	r.rare.outChain = nil
 	r.Output = c.out
 	if !c.headSent && st != OK && st != DONE {
 		return st

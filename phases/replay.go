@@ -55,7 +55,7 @@ func (r *Request) NotReplayable() { r.noReplay = true }
 // (Request.Stat) and nothing else: the engine may replay the answer while
 // the file keeps its identity. The body must never change afterwards.
 func (r *Request) OfferReplay(body []byte) {
-	r.replay = &replayOffer{body: body}
+	r.rareOf().replay = &replayOffer{body: body}
 }
 
 // Replay is a request's outcome kept for replaying: r's state after its
@@ -80,7 +80,7 @@ type Replay struct {
 // otherwise, r was not redirected internally and its answer was a 200 for
 // a file whose stat is known.
 func (r *Request) Replayable() (*Replay, bool) {
-	if r.replay == nil || r.noReplay || r.Prev != nil || r.Status != http.StatusOK {
+	if r.rare == nil || r.rare.replay == nil || r.noReplay || r.Prev != nil || r.Status != http.StatusOK {
 		return nil, false
 	}
 	if r.Hooks != nil && len(r.Hooks.ModifyResponseHeaders.entries) > 0 {
@@ -96,7 +96,7 @@ func (r *Request) Replayable() (*Replay, bool) {
 		return nil, false
 	}
 	return &Replay{
-		File: id, Body: r.replay.body,
+		File: id, Body: r.rare.replay.body,
 		filename: r.Filename, pathInfo: r.PathInfo, handler: r.Handler, contentType: r.ContentType,
 		uri: r.URI, hostname: r.Hostname, vhost: r.Vhost, sections: r.Sections,
 		// Clone gives each value slice its own capacity: appending to a

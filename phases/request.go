@@ -68,15 +68,30 @@ type Request struct {
 	Sections []*config.Section
 
 	// noReplay: some handler that ran for r is not Replayable, or said
-	// r.NotReplayable(); replay is what the static handler offered.
+	// r.NotReplayable(). aborted: the connection must be cut (filter.go).
 	noReplay bool
-	replay   *replayOffer
+	aborted  bool
+	// rare holds what few requests use (a replay offer, filters) behind
+	// one pointer: every request allocates a Request, so it stays small.
+	rare *rareState
+}
 
-	// The filters inserted for r (filter.go), the output chain while the
-	// handler runs, and whether the connection must be cut.
+// rareState is the part of a Request most requests never touch.
+type rareState struct {
+	// replay is what the static handler offered (replay.go).
+	replay *replayOffer
+	// The filters inserted for r and the output chain while the handler
+	// runs (filter.go).
 	outputFilters, inputFilters []namedFilter
 	outChain                    *outputChain
-	aborted                     bool
+}
+
+// rareOf returns r's rare state, made on first use.
+func (r *Request) rareOf() *rareState {
+	if r.rare == nil {
+		r.rare = &rareState{}
+	}
+	return r.rare
 }
 
 // ResponseWriter is how handlers answer; the HTTP engine implements it.
@@ -296,11 +311,11 @@ func processRequest(h *RequestHooks, r *Request) Status {
 		}
 	}
 	_, _ = runRequestHook(h.InsertFilter, r)
-	if r.outputFilters != nil || r.inputFilters != nil {
+	if r.rare != nil {
 		r.startFilters()
 	}
 	st, _ := runRequestHook(h.Handler, r)
-	if r.outChain != nil {
+	if r.rare != nil && r.rare.outChain != nil {
 		st = r.finishFilters(st)
 	}
 	if st == DECLINED {
@@ -400,7 +415,7 @@ func InternalRedirect(r *Request, uri string) (*Request, Status) {
 	nr.Filename, nr.PathInfo, nr.Handler, nr.ContentType = "", "", "", ""
 	nr.Sections = nil
 	// Apache starts a redirect's filters afresh (insert_filter runs again).
-	nr.outputFilters, nr.inputFilters, nr.outChain = nil, nil, nil
+	nr.rare = nil
 	nr.Notes = map[string]string{}
 	nr.SubprocessEnv = map[string]string{}
 	for k, v := range r.SubprocessEnv {
@@ -412,7 +427,8 @@ func InternalRedirect(r *Request, uri string) (*Request, Status) {
 	if r.Method != http.MethodHead {
 		nr.Method = http.MethodGet
 	}
-	if c := r.outChain; c != nil {
+	if r.rare != nil && r.rare.outChain != nil {
+		c := r.rare.outChain
 		// r's filters are abandoned with its answer: the redirect writes
 		// to the engine (through its own filters).
 		c.closed = true
