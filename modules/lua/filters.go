@@ -110,6 +110,31 @@ type runningFilter struct {
 	co   *lua.LState
 	fn   *lua.LFunction
 	done bool // the state was given back
+	// nested: the current resume runs while the request's handler, in
+	// the same state (LuaScope request or conn, the same script), holds
+	// it: its r:puts is what called the filter.
+	nested bool
+}
+
+// lock takes the state for a resume. With LuaScope request or conn the
+// state is the request's own and may be held by its handler, which is
+// then running on this goroutine and waiting for the filter: the resume
+// nests in the handler's call (as coroutine.resume would), without the
+// lock.
+func (f *runningFilter) lock() {
+	f.nested = false
+	if f.s.scope == "request" || f.s.scope == "conn" {
+		f.nested = !f.v.mu.TryLock()
+		return
+	}
+	f.v.mu.Lock()
+}
+
+// unlock ends a resume taken with lock.
+func (f *runningFilter) unlock() {
+	if !f.nested {
+		f.v.mu.Unlock()
+	}
 }
 
 // Start acquires the state and runs the function up to its first yield.
@@ -118,11 +143,11 @@ func (f *runningFilter) Start(r *phases.Request) ([]byte, bool, error) {
 		return nil, false, nil // declared for other contexts only
 	}
 	f.s = f.rt.settings(r)
-	v, err := f.rt.acquire(r, f.s, f.decl.hook.File)
+	v, nested, err := f.rt.acquireState(r, f.s, f.decl.hook.File, true)
 	if err != nil {
 		return nil, false, err
 	}
-	f.v = v
+	f.v, f.nested = v, nested
 	fn, ok := v.L.GetGlobal(f.decl.hook.Function).(*lua.LFunction)
 	if !ok {
 		f.release()
@@ -135,7 +160,7 @@ func (f *runningFilter) Start(r *phases.Request) ([]byte, bool, error) {
 		// did): the state goes back with the request at the latest.
 		r.Pool.CleanupRegister("lua_module filter "+f.decl.hook.Name, func() error {
 			if !f.done {
-				f.v.mu.Lock()
+				f.lock()
 				f.release()
 			}
 			return nil
@@ -156,7 +181,7 @@ func (f *runningFilter) Start(r *phases.Request) ([]byte, bool, error) {
 		r.HeadersOut.Del("Content-MD5")
 		r.HeadersOut.Del("ETag")
 	}
-	f.v.mu.Unlock()
+	f.unlock()
 	return out, true, nil
 }
 
@@ -165,7 +190,7 @@ func (f *runningFilter) Chunk(p []byte) ([]byte, error) {
 	if f.done {
 		return nil, errors.New("the filter ended before the body did")
 	}
-	f.v.mu.Lock()
+	f.lock()
 	f.v.L.SetGlobal("bucket", lua.LString(p))
 	out, yielded, err := f.resume()
 	if err != nil {
@@ -176,7 +201,7 @@ func (f *runningFilter) Chunk(p []byte) ([]byte, error) {
 		f.release()
 		return nil, fmt.Errorf("%s: %s returned before the end of the body", f.v.name, f.decl.hook.Function)
 	}
-	f.v.mu.Unlock()
+	f.unlock()
 	return out, nil
 }
 
@@ -186,7 +211,7 @@ func (f *runningFilter) End() ([]byte, error) {
 	if f.done {
 		return nil, nil
 	}
-	f.v.mu.Lock()
+	f.lock()
 	f.v.L.SetGlobal("bucket", lua.LNil)
 	out, _, err := f.resume()
 	f.release()
@@ -199,7 +224,14 @@ func (f *runningFilter) End() ([]byte, error) {
 func (f *runningFilter) resume(args ...lua.LValue) (out []byte, yielded bool, err error) {
 	v := f.v
 	var ctx context.Context
-	if f.s.timeout > 0 || v.memLimit > 0 {
+	if f.nested {
+		// The handler's call is armed: the coroutine runs under it.
+		if hc := v.L.Context(); hc != nil {
+			ctx = hc
+			f.co.SetContext(hc)
+			defer f.co.RemoveContext()
+		}
+	} else if f.s.timeout > 0 || v.memLimit > 0 {
 		if v.deadline == nil {
 			v.deadline = newCallDeadline()
 		}
@@ -250,13 +282,17 @@ func (f *runningFilter) kind() string {
 	return "LuaInputFilter " + f.decl.hook.Name
 }
 
-// release gives the state back (f.v.mu held; released by it).
+// release gives the state back (taken with lock; unlocked by it).
 func (f *runningFilter) release() {
 	if f.done {
-		f.v.mu.Unlock()
+		f.unlock()
 		return
 	}
 	f.done = true
 	f.v.L.SetGlobal("bucket", lua.LNil)
+	if f.nested {
+		// The handler holds the request's state and gives it back.
+		return
+	}
 	f.rt.release(f.v, f.s)
 }

@@ -256,3 +256,30 @@ func waitForLog(t *testing.T, errorLog func() string, s string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// With LuaScope request, a filter in the handler's own script shares its
+// state (as in mod_lua): the filter runs inside the handler's r:puts and
+// sees the globals the handler set.
+func TestLuaOutputFilterSharesRequestState(t *testing.T) {
+	s := serve(t, map[string]string{"lua/both.lua": `
+function handle(r)
+  tag = "set by the handler"
+  r.content_type = "text/plain"
+  r:puts("one ")
+  r:flush()
+  r:puts("two")
+end
+function wrap(r)
+  coroutine.yield("[")
+  while bucket do
+    coroutine.yield(string.upper(bucket))
+  end
+  coroutine.yield("] " .. tostring(tag))
+end
+`}, "LuaScope request", "LuaOutputFilter WRAP lua/both.lua wrap",
+		"LuaMapHandler ^/both$ lua/both.lua", "<Location /both>\n  SetOutputFilter WRAP\n</Location>")
+	for i := 0; i < 3; i++ {
+		resp, body := get(t, s.URL+"/both")
+		want(t, resp, body, 200, "[ONE TWO] set by the handler")
+	}
+}

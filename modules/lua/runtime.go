@@ -452,9 +452,18 @@ func stateKey(path string, s runSettings) string {
 // acquire returns a state for the script at path as LuaScope wants,
 // locked and with the script loaded; release gives it back.
 func (rt *runtime) acquire(r *phases.Request, s runSettings, path string) (*vm, error) {
+	v, _, err := rt.acquireState(r, s, path, false)
+	return v, err
+}
+
+// acquireState is acquire; with mayNest, a LuaScope request or conn state
+// held by the request's running handler (a filter called from its
+// r:puts) is returned unlocked, nested true: the caller runs inside the
+// handler's call and must not release it.
+func (rt *runtime) acquireState(r *phases.Request, s runSettings, path string, mayNest bool) (*vm, bool, error) {
 	proto, err := rt.script(path, s.codeCache)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	key := stateKey(path, s)
 	var v *vm
@@ -502,7 +511,13 @@ func (rt *runtime) acquire(r *phases.Request, s runSettings, path string) (*vm, 
 			})
 		}
 		rt.mu.Unlock()
-		v.mu.Lock()
+		if mayNest && !v.mu.TryLock() {
+			// Held, and a request's or connection's state is only used by
+			// its own requests, one at a time: by the running handler.
+			return v, true, nil
+		} else if !mayNest {
+			v.mu.Lock()
+		}
 		if v.broken || v.closed {
 			// stopped by LuaTimeout earlier: start afresh
 			v.mu.Unlock()
@@ -519,9 +534,9 @@ func (rt *runtime) acquire(r *phases.Request, s runSettings, path string) (*vm, 
 	v.memLimit = s.memLimit
 	if err := v.ensureLoaded(proto, s.timeout); err != nil {
 		rt.release(v, s)
-		return nil, err
+		return nil, false, err
 	}
-	return v, nil
+	return v, false, nil
 }
 
 // release gives back a state acquire returned.
