@@ -345,6 +345,9 @@ func TestReplaysUnderConcurrentChanges(t *testing.T) {
 	stop := make(chan struct{})
 	errs := make(chan string, 8)
 	var wg sync.WaitGroup
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop) }); wg.Wait() }
+	defer halt() // a failure below leaves no goroutine hammering
 	for range 6 {
 		wg.Add(1)
 		go func() {
@@ -377,8 +380,7 @@ func TestReplaysUnderConcurrentChanges(t *testing.T) {
 			t.Fatalf("after the rename: %d bytes of %q", len(a.body), a.body[:1])
 		}
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 	select {
 	case e := <-errs:
 		t.Fatal(e)

@@ -514,3 +514,11 @@ func (r *Request) Stat() (os.FileInfo, error) {
 	}
 	return r.statInfo, r.statErr
 }
+
+// Restat stats r.Filename again, for a handler that found the file
+// replaced since the cached stat (a rename over the name between the stat
+// and its open).
+func (r *Request) Restat() (os.FileInfo, error) {
+	r.statDone = false
+	return r.Stat()
+}

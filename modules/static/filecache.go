@@ -1,6 +1,7 @@
 package static
 
 import (
+	"errors"
 	"net/http"
 	"os"
 	"sync"
@@ -118,6 +119,10 @@ type fileBody struct {
 	etag, lastModified string
 }
 
+// errFileReplaced: the file changed between the stat and its open or
+// read; the handler stats it again.
+var errFileReplaced = errors.New("file replaced since its stat")
+
 // openBody returns the body of regular file name with identity id: from
 // the cache when it holds it, else read into the cache when the file is
 // small and settled, else an open descriptor. useCache false (EnableMMAP
@@ -136,6 +141,16 @@ func openBody(c *fileCache, name string, fi os.FileInfo, now time.Time, useCache
 	if err != nil {
 		return fileBody{}, &os.PathError{Op: "open", Path: name, Err: err}
 	}
+	if known {
+		// The name may have been renamed over since the stat the
+		// headers come from: then this is another file, and its bytes
+		// would not match them.
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil || uint64(st.Dev) != id.dev || st.Ino != id.ino {
+			unix.Close(fd)
+			return fileBody{}, errFileReplaced
+		}
+	}
 	if !useCache || !cacheable(id, now) {
 		return fileBody{fd: fd, name: name}, nil
 	}
@@ -145,17 +160,19 @@ func openBody(c *fileCache, name string, fi os.FileInfo, now time.Time, useCache
 	if err != nil {
 		return fileBody{}, &os.PathError{Op: "read", Path: name, Err: err}
 	}
-	data = data[:n] // a file that shrank since the stat: what is there
-	if int64(n) == id.size {
-		f := &cachedFile{id: id, data: data}
-		if mtime := fi.ModTime(); now.Sub(mtime) > time.Second {
-			// Neither weak (ETag) nor clamped to now (Last-Modified) any
-			// more, whatever the request time: fixed for the entry's life.
-			f.etag = ETag(id.size, mtime, now)
-			f.lastModified = mtime.UTC().Format(http.TimeFormat)
-		}
-		c.put(name, f)
+	if int64(n) != id.size {
+		// Truncated in place since the stat: the headers would not
+		// match the bytes.
+		return fileBody{}, errFileReplaced
 	}
+	f := &cachedFile{id: id, data: data}
+	if mtime := fi.ModTime(); now.Sub(mtime) > time.Second {
+		// Neither weak (ETag) nor clamped to now (Last-Modified) any
+		// more, whatever the request time: fixed for the entry's life.
+		f.etag = ETag(id.size, mtime, now)
+		f.lastModified = mtime.UTC().Format(http.TimeFormat)
+	}
+	c.put(name, f)
 	return fileBody{data: data, fd: -1, name: name}, nil
 }
 

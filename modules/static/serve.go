@@ -51,6 +51,9 @@ func ETag(size int64, mtime, now time.Time) string {
 func (m *module) serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (phases.Status, error) {
 	mmap, sendfile := fileSettings(r)
 	b, err := openBody(m.cache, r.Filename, fi, now, mmap)
+	if err == errFileReplaced {
+		return phases.DECLINED, err
+	}
 	if err != nil {
 		logf(r, "error", "file permissions deny server access: %s", r.Filename)
 		return http.StatusForbidden, nil

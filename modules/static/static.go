@@ -207,7 +207,21 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 		logf(r, "error", "file permissions deny server access: %s", r.Filename)
 		return http.StatusForbidden, nil
 	}
-	return m.serveFile(r, fi, now)
+	// A file renamed over (or truncated) between the stat and its open is
+	// stat'ed again, so that headers and bytes are of one version; one
+	// that keeps changing that fast is a 503.
+	for attempt := 0; attempt < 3; attempt++ {
+		st, err := m.serveFile(r, fi, now)
+		if err != errFileReplaced {
+			return st, err
+		}
+		if fi, err = r.Restat(); err != nil || !fi.Mode().IsRegular() {
+			logf(r, "info", "File does not exist: %s", r.Filename)
+			return http.StatusNotFound, nil
+		}
+	}
+	logf(r, "error", "file kept changing while being opened: %s", r.Filename)
+	return http.StatusServiceUnavailable, nil
 }
 
 // discardBody is Apache's ap_discard_request_body: it reads the body to
