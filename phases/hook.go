@@ -128,6 +128,10 @@ func (h *Hook[F]) Add(e Entry[F]) {
 	}
 }
 
+// HasHandlers reports whether any handler is registered on the hook (a
+// caller can skip running an empty one on a hot path).
+func (h *Hook[F]) HasHandlers() bool { return len(h.entries) > 0 }
+
 // Sort orders the handlers: by Order, then registration order (stable),
 // adjusted so predecessors run first and successors after. A cycle among
 // those constraints is an error naming the handlers in it.

@@ -103,6 +103,9 @@ func (m *module) serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (ph
 			rg := ranges[0]
 			h["Content-Length"] = []string{strconv.FormatInt(rg.length(), 10)}
 			h["Content-Range"] = []string{rg.contentRange(size)}
+			if st, took := perlbalHook(r, hookStartSendFile); took {
+				return st, nil
+			}
 			r.Output.WriteHeader(http.StatusPartialContent)
 			if r.Method == http.MethodHead {
 				return phases.OK, nil
@@ -114,6 +117,9 @@ func (m *module) serveFile(r *phases.Request, fi os.FileInfo, now time.Time) (ph
 
 	h["Content-Length"] = []string{strconv.FormatInt(size, 10)}
 	noSniff(r)
+	if st, took := perlbalHook(r, hookStartSendFile); took {
+		return st, nil
+	}
 	r.Output.WriteHeader(http.StatusOK)
 	// From the contents cache, with validators fixed for the entry's life,
 	// the answer is the same for every such request while the file keeps

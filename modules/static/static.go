@@ -171,6 +171,9 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 		logf(r, "error", "This resource does not accept the %s method.", r.Method)
 		return http.StatusMethodNotAllowed, nil
 	}
+	if st, took := perlbalHook(r, hookStartServeRequest); took {
+		return st, nil
+	}
 	now := r.RequestTime
 	if now.IsZero() {
 		now = time.Now()
@@ -180,6 +183,9 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 		if os.IsPermission(err) {
 			logf(r, "error", "file permissions deny server access: %s", r.Filename)
 			return http.StatusForbidden, nil
+		}
+		if st, took := perlbalHook(r, hookFileMissing); took {
+			return st, nil
 		}
 		logf(r, "info", "File does not exist: %s%s", r.Filename, r.PathInfo)
 		return http.StatusNotFound, nil
@@ -207,6 +213,9 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 		logf(r, "error", "file permissions deny server access: %s", r.Filename)
 		return http.StatusForbidden, nil
 	}
+	if st, took := perlbalHook(r, hookPreSend); took {
+		return st, nil
+	}
 	// A file renamed over (or truncated) between the stat and its open is
 	// stat'ed again, so that headers and bytes are of one version; one
 	// that keeps changing that fast is a 503.
@@ -222,6 +231,31 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 	}
 	logf(r, "error", "file kept changing while being opened: %s", r.Filename)
 	return http.StatusServiceUnavailable, nil
+}
+
+// The Perlbal hooks of SPEC §8 the static handler runs.
+const (
+	hookStartServeRequest = iota
+	hookFileMissing
+	hookPreSend
+	hookStartSendFile
+)
+
+// perlbalHook runs one of SPEC §8's RUN_FIRST hooks around the static
+// handler, when it has handlers: an answer other than DECLINED is the
+// request's (the handler took the request over: OK or DONE when it
+// answered, an HTTP status for the error page).
+func perlbalHook(r *phases.Request, which int) (phases.Status, bool) {
+	h := r.Hooks
+	if h == nil {
+		return phases.DECLINED, false
+	}
+	hook := [...]*phases.Hook[phases.RequestHookFunc]{h.StartServeRequest, h.StaticGetPoststatFileMissing, h.StaticGetPoststatPreSend, h.StartSendFile}[which]
+	if hook == nil || !hook.HasHandlers() {
+		return phases.DECLINED, false
+	}
+	st := phases.RunHook(hook, r)
+	return st, st != phases.DECLINED
 }
 
 // discardBody is Apache's ap_discard_request_body: it reads the body to
