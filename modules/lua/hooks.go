@@ -274,6 +274,22 @@ func requestHook(h *phases.RequestHooks, phase string) *phases.Hook[phases.Reque
 		return h.LogTransaction
 	case "map_handler":
 		return h.Handler
+	case "modify_response_headers":
+		return h.ModifyResponseHeaders
+	case "start_serve_request":
+		return h.StartServeRequest
+	case "static_get_poststat_file_missing":
+		return h.StaticGetPoststatFileMissing
+	case "static_get_poststat_pre_send":
+		return h.StaticGetPoststatPreSend
+	case "start_send_file":
+		return h.StartSendFile
+	case "backend_client_assigned":
+		return h.BackendClientAssigned
+	case "backend_response_received":
+		return h.BackendResponseReceived
+	case "end_proxy_request":
+		return h.EndProxyRequest
 	}
 	return nil // filters (filters.go) and authz providers: not run here
 }

@@ -45,6 +45,15 @@ var hookDirectives = []struct {
 	{"LuaHookInsertFilter", "insert_filter", allCtx, "Provide a hook for the insert_filter phase of request processing"},
 	{"LuaHookLog", "log_transaction", allCtx, "Provide a hook for the logging phase of request processing"},
 	{"LuaQuickHandler", "quick_handler", transCtx, "Provide a hook for the quick handler of request processing"},
+	// SPEC §8's hooks from Perlbal, for Lua as for Go (GoHook*).
+	{"LuaHookModifyResponseHeaders", "modify_response_headers", allCtx, "Provide a hook run just before the response's status line and headers are sent (RUN_ALL)"},
+	{"LuaHookStartServeRequest", "start_serve_request", allCtx, "Provide a hook run before the static handler serves a file or directory; an answer other than DECLINED takes the request over"},
+	{"LuaHookStaticFileMissing", "static_get_poststat_file_missing", allCtx, "Provide a hook run when the static handler finds no file; an answer other than DECLINED takes the request over"},
+	{"LuaHookStaticPreSend", "static_get_poststat_pre_send", allCtx, "Provide a hook run when the static handler found the file, before anything is sent; an answer other than DECLINED takes the request over"},
+	{"LuaHookStartSendFile", "start_send_file", allCtx, "Provide a hook run with the file's headers set, before the static handler sends it; an answer other than DECLINED takes the request over"},
+	{"LuaHookBackendClientAssigned", "backend_client_assigned", allCtx, "Provide a hook run when the reverse proxy has chosen a backend; an answer other than DECLINED takes the request over"},
+	{"LuaHookBackendResponseReceived", "backend_response_received", allCtx, "Provide a hook run when the backend's response head arrived; an answer other than DECLINED answers in its place"},
+	{"LuaHookEndProxyRequest", "end_proxy_request", allCtx, "Provide a hook run when a proxied exchange is over (VOID)"},
 	// httpdg's server life-cycle hooks (SPEC §7).
 	{"LuaHookOpenLogs", "open_logs", config.ServerOnly, "Provide a hook for the open_logs phase of the server life cycle: f(pconf, plog, ptemp, s)"},
 	{"LuaHookPostConfig", "post_config", config.ServerOnly, "Provide a hook for the post_config phase of the server life cycle: f(pconf, plog, ptemp, s)"},

@@ -592,3 +592,48 @@ func TestLuaInherit(t *testing.T) {
 		}
 	}
 }
+
+// SPEC §8's Perlbal hooks take Lua functions as they take Go handlers.
+func TestLuaPerlbalHooks(t *testing.T) {
+	s := serve(t, map[string]string{
+		"htdocs/a.txt":     "alpha\n",
+		"htdocs/b.txt":     "beta\n",
+		"htdocs/x.private": "no\n",
+		"lua/perlbal.lua": `
+function start(r) r.headers_out["X-Start"] = "seen"; return apache2.DECLINED end
+function missing(r)
+  if r.uri:match("^/fallback") then r.content_type = "text/plain"; r:puts("fallback ", r.uri); return apache2.OK end
+  return apache2.DECLINED
+end
+function presend(r)
+  if r.uri:match("%.private$") then return 403 end
+  return apache2.DECLINED
+end
+function sendfile(r)
+  r.headers_out["X-Length"] = r.headers_out["Content-Length"]
+  if r.uri == "/b.txt" then r.headers_out["Content-Length"] = nil; r:puts("instead of beta"); return apache2.OK end
+  return apache2.DECLINED
+end
+function modify(r) r.headers_out["X-Modified"] = tostring(r.status); return apache2.OK end
+`},
+		"LuaHookStartServeRequest lua/perlbal.lua start",
+		"LuaHookStaticFileMissing lua/perlbal.lua missing",
+		"LuaHookStaticPreSend lua/perlbal.lua presend",
+		"LuaHookStartSendFile lua/perlbal.lua sendfile",
+		"LuaHookModifyResponseHeaders lua/perlbal.lua modify")
+	resp, body := get(t, s.URL+"/a.txt")
+	want(t, resp, body, 200, "alpha\n")
+	if resp.Header.Get("X-Start") != "seen" || resp.Header.Get("X-Length") != "6" || resp.Header.Get("X-Modified") != "200" {
+		t.Fatalf("/a.txt headers: %v", resp.Header)
+	}
+	resp, body = get(t, s.URL+"/b.txt")
+	want(t, resp, body, 200, "instead of beta")
+	resp, body = get(t, s.URL+"/fallback-1")
+	want(t, resp, body, 200, "fallback /fallback-1")
+	if resp, _ := get(t, s.URL+"/x.private"); resp.StatusCode != 403 || resp.Header.Get("X-Modified") != "403" {
+		t.Fatalf("/x.private: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp, _ := get(t, s.URL+"/nothing"); resp.StatusCode != 404 {
+		t.Fatalf("/nothing: %d", resp.StatusCode)
+	}
+}
