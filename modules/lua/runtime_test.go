@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -636,4 +637,32 @@ function modify(r) r.headers_out["X-Modified"] = tostring(r.status); return apac
 	if resp, _ := get(t, s.URL+"/nothing"); resp.StatusCode != 404 {
 		t.Fatalf("/nothing: %d", resp.StatusCode)
 	}
+}
+
+// The proxy's Perlbal hooks in Lua: a header set when the backend is
+// chosen reaches it, one set when its answer arrives reaches the client,
+// and the end of the exchange is seen.
+func TestLuaProxyHooks(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend-Saw", r.Header.Get("X-Chosen"))
+		io.WriteString(w, "from the backend")
+	}))
+	defer backend.Close()
+	s := serve(t, map[string]string{
+		"lua/proxy.lua": `
+function chosen(r) r.headers_in["X-Chosen"] = "yes"; return apache2.DECLINED end
+function received(r) r.headers_out["X-Received"] = r.headers_out["X-Backend-Saw"]; return apache2.DECLINED end
+function ended(r) r:info("proxied exchange over: " .. r.uri) end
+`},
+		"LogLevel info",
+		"ProxyPass /app/ "+backend.URL+"/",
+		"LuaHookBackendClientAssigned lua/proxy.lua chosen",
+		"LuaHookBackendResponseReceived lua/proxy.lua received",
+		"LuaHookEndProxyRequest lua/proxy.lua ended")
+	resp, body := get(t, s.URL+"/app/x")
+	want(t, resp, body, 200, "from the backend")
+	if resp.Header.Get("X-Received") != "yes" {
+		t.Fatalf("headers: %v", resp.Header)
+	}
+	waitFor(t, s, regexp.MustCompile(`proxied exchange over: /app/x`))
 }
