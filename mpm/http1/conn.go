@@ -211,6 +211,19 @@ func (c *conn) serve() {
 		if c.srv.shuttingDown.Load() {
 			return
 		}
+		if c.br.Buffered() == 0 {
+			// Let the other connections' goroutines run before reading:
+			// the client sends its next request only once it has our
+			// answer, so reading at once nearly always finds nothing
+			// (a read that fails, a park, a poller round), while after
+			// the others' turn it often finds the request there. On the
+			// anchors benchmark: 0.6 fewer read(2) per request, 3-5% more
+			// requests per second with wrk (19 paired runs). Alone, the
+			// goroutine comes straight back. (BenchmarkServe4K, whose
+			// clients share the process, is slower with it: they are
+			// not what a server meets.)
+			runtime.Gosched()
+		}
 	}
 }
 
