@@ -185,10 +185,8 @@ func translateName(r *phases.Request) (phases.Status, error) {
 	if strings.ContainsRune(r.URI, 0) {
 		return http.StatusNotFound, nil
 	}
-	for _, seg := range strings.Split(r.URI, "/") {
-		if seg == ".." {
-			return http.StatusBadRequest, nil
-		}
+	if hasDotDotSegment(r.URI) {
+		return http.StatusBadRequest, nil
 	}
 	root := ServerOf(r.Vhost).DocumentRoot
 	if root == "" {
@@ -197,11 +195,38 @@ func translateName(r *phases.Request) (phases.Status, error) {
 	if root == "" {
 		root = filepath.Join(r.Server.Config.ServerRoot, "htdocs")
 	}
-	r.Filename = filepath.Join(root, filepath.FromSlash(r.URI))
+	r.Filename = docPath(root, filepath.FromSlash(r.URI))
 	if strings.HasSuffix(r.URI, "/") && !strings.HasSuffix(r.Filename, "/") {
 		r.Filename += "/"
 	}
 	return phases.OK, nil
+}
+
+// hasDotDotSegment reports whether the path has a ".." segment.
+func hasDotDotSegment(p string) bool {
+	for len(p) > 0 {
+		seg := p
+		if i := strings.IndexByte(p, '/'); i >= 0 {
+			seg, p = p[:i], p[i+1:]
+		} else {
+			p = ""
+		}
+		if seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// docPath is filepath.Join(root, uri) with one concatenation when both
+// are clean already (the usual case: Clean of a clean path allocates
+// nothing), as on every request.
+func docPath(root, uri string) string {
+	if strings.HasPrefix(uri, "/") && len(uri) > 1 && filepath.Clean(uri) == uri &&
+		root != "/" && filepath.Clean(root) == root {
+		return root + uri
+	}
+	return filepath.Join(root, uri)
 }
 
 // mapToStorage collects the per-directory sections that apply, in Apache's
