@@ -5,10 +5,8 @@ import (
 	"net/http"
 	"os"
 	"syscall"
-	"time"
 
 	"github.com/httpdg/httpdg/config"
-	"golang.org/x/sys/unix"
 )
 
 // Replaying answers: the phases of a request for a small unchanged file
@@ -34,11 +32,11 @@ func IdentityOf(fi os.FileInfo) (FileIdentity, bool) {
 	if !ok {
 		return FileIdentity{}, false
 	}
-	return FileIdentity{
-		Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size,
-		Mtime: time.Unix(st.Mtim.Unix()).UnixNano(),
-		Ctime: time.Unix(st.Ctim.Unix()).UnixNano(),
-	}, true
+	return identityOf(st), true
+}
+
+func identityOf(st *syscall.Stat_t) FileIdentity {
+	return FileIdentity{Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}
 }
 
 // replayOffer is what the handler offered: the whole body it wrote.
@@ -106,20 +104,14 @@ func (r *Request) Replayable() (*Replay, bool) {
 	}, true
 }
 
-// Filename is the file the replayed answer came from.
-func (p *Replay) Filename() string { return p.filename }
-
 // Unchanged stats the file and reports whether it still has the identity
 // the answer was made with.
 func (p *Replay) Unchanged() bool {
-	var st unix.Stat_t
-	if err := unix.Stat(p.filename, &st); err != nil {
+	var st syscall.Stat_t
+	if err := syscall.Stat(p.filename, &st); err != nil {
 		return false
 	}
-	return FileIdentity{
-		Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size,
-		Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(),
-	} == p.File
+	return identityOf(&st) == p.File
 }
 
 // replayWriter is an Output that can send a replay faster than
@@ -146,10 +138,5 @@ func ServeReplay(h *RequestHooks, r *Request, p *Replay) {
 			_, _ = r.Output.Write(p.Body)
 		}
 	}
-	if _, err := runRequestHook(h.LogTransaction, r); err != nil && r.Log() != nil {
-		r.Log().Error("core", "log_transaction: %v", err)
-	}
-	if r.Pool != nil {
-		r.Pool.Destroy()
-	}
+	endRequest(h, r)
 }

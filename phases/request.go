@@ -283,13 +283,18 @@ func ProcessRequest(h *RequestHooks, r *Request, respond func(r *Request, st Sta
 	if respond != nil {
 		respond(r, st)
 	}
+	endRequest(h, r)
+	return st
+}
+
+// endRequest runs log_transaction for r and destroys its pool.
+func endRequest(h *RequestHooks, r *Request) {
 	if _, err := runRequestHook(h.LogTransaction, r); err != nil && r.Log() != nil {
 		r.Log().Error("core", "log_transaction: %v", err)
 	}
 	if r.Pool != nil {
 		r.Pool.Destroy()
 	}
-	return st
 }
 
 func processRequest(h *RequestHooks, r *Request) Status {

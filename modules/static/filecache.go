@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/httpdg/httpdg/phases"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,28 +31,8 @@ const (
 	cacheSettle          = 2 * time.Second
 )
 
-// fileID is what a cached file must still match.
-type fileID struct {
-	dev, ino     uint64
-	size         int64
-	mtime, ctime int64 // nanoseconds
-}
-
-// idOf returns fi's identity, false when fi carries no stat data.
-func idOf(fi os.FileInfo) (fileID, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, false
-	}
-	return fileID{
-		dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
-		mtime: time.Unix(st.Mtim.Unix()).UnixNano(),
-		ctime: time.Unix(st.Ctim.Unix()).UnixNano(),
-	}, true
-}
-
 type cachedFile struct {
-	id   fileID
+	id   phases.FileIdentity
 	data []byte
 	// The validators serveFile would compute, fixed once the file's mtime
 	// is over a second old ("" otherwise: computed per request).
@@ -72,7 +52,7 @@ func newFileCache(limit int64) *fileCache {
 }
 
 // get returns name's entry if it is cached for identity id.
-func (c *fileCache) get(name string, id fileID) (*cachedFile, bool) {
+func (c *fileCache) get(name string, id phases.FileIdentity) (*cachedFile, bool) {
 	c.mu.RLock()
 	f := c.files[name]
 	c.mu.RUnlock()
@@ -104,8 +84,8 @@ func (c *fileCache) put(name string, f *cachedFile) {
 }
 
 // cacheable reports whether a file of identity id may be cached at now.
-func cacheable(id fileID, now time.Time) bool {
-	return id.size <= cacheMaxFile && now.UnixNano()-id.ctime >= int64(cacheSettle)
+func cacheable(id phases.FileIdentity, now time.Time) bool {
+	return id.Size <= cacheMaxFile && now.UnixNano()-id.Ctime >= int64(cacheSettle)
 }
 
 // fileBody is what a response's bytes are read from: a cached copy, or an
@@ -128,7 +108,7 @@ var errFileReplaced = errors.New("file replaced since its stat")
 // small and settled, else an open descriptor. useCache false (EnableMMAP
 // Off) always opens.
 func openBody(c *fileCache, name string, fi os.FileInfo, now time.Time, useCache bool) (fileBody, error) {
-	id, known := idOf(fi)
+	id, known := phases.IdentityOf(fi)
 	useCache = useCache && known && c != nil
 	if useCache {
 		if f, ok := c.get(name, id); ok {
@@ -146,7 +126,7 @@ func openBody(c *fileCache, name string, fi os.FileInfo, now time.Time, useCache
 		// headers come from: then this is another file, and its bytes
 		// would not match them.
 		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil || uint64(st.Dev) != id.dev || st.Ino != id.ino {
+		if err := unix.Fstat(fd, &st); err != nil || uint64(st.Dev) != id.Dev || st.Ino != id.Ino {
 			unix.Close(fd)
 			return fileBody{}, errFileReplaced
 		}
@@ -154,13 +134,13 @@ func openBody(c *fileCache, name string, fi os.FileInfo, now time.Time, useCache
 	if !useCache || !cacheable(id, now) {
 		return fileBody{fd: fd, name: name}, nil
 	}
-	data := make([]byte, id.size)
+	data := make([]byte, id.Size)
 	n, err := preadFull(fd, data, 0)
 	unix.Close(fd)
 	if err != nil {
 		return fileBody{}, &os.PathError{Op: "read", Path: name, Err: err}
 	}
-	if int64(n) != id.size {
+	if int64(n) != id.Size {
 		// Truncated in place since the stat: the headers would not
 		// match the bytes.
 		return fileBody{}, errFileReplaced
@@ -169,7 +149,7 @@ func openBody(c *fileCache, name string, fi os.FileInfo, now time.Time, useCache
 	if mtime := fi.ModTime(); now.Sub(mtime) > time.Second {
 		// Neither weak (ETag) nor clamped to now (Last-Modified) any
 		// more, whatever the request time: fixed for the entry's life.
-		f.etag = ETag(id.size, mtime, now)
+		f.etag = ETag(id.Size, mtime, now)
 		f.lastModified = mtime.UTC().Format(http.TimeFormat)
 	}
 	c.put(name, f)

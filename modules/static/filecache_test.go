@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/httpdg/httpdg/phases"
 )
 
 // settledNow returns a "now" at which the file at path counts as settled,
@@ -17,11 +19,11 @@ func settledNow(t *testing.T, path string) time.Time {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, ok := idOf(fi)
+	id, ok := phases.IdentityOf(fi)
 	if !ok {
 		t.Fatal("no stat data")
 	}
-	return time.Unix(0, id.ctime).Add(cacheSettle + time.Millisecond)
+	return time.Unix(0, id.Ctime).Add(cacheSettle + time.Millisecond)
 }
 
 func readBody(t *testing.T, c *fileCache, path string, now time.Time, useCache bool) (string, bool) {
@@ -56,8 +58,8 @@ func TestFileCacheServesSettledFilesAndSeesEveryChange(t *testing.T) {
 
 	// A fresh file is read but not cached: its ctime tick may not be over.
 	fi, _ := os.Stat(path)
-	id, _ := idOf(fi)
-	if got, _ := readBody(t, c, path, time.Unix(0, id.ctime), true); got != "first version" {
+	id, _ := phases.IdentityOf(fi)
+	if got, _ := readBody(t, c, path, time.Unix(0, id.Ctime), true); got != "first version" {
 		t.Fatalf("fresh read %q", got)
 	}
 	if _, ok := c.get(path, id); ok {
