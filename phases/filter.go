@@ -386,17 +386,19 @@ func (c *outputChain) sendHead() {
 
 // inputChain is r.Body while r has input filters: each read of the
 // underlying body goes through the filters in order, and their output is
-// what the handler reads.
+// what the handler reads. As on output, a filter starts when the first
+// bytes (or the end of the body) reach it, and its prefix goes through
+// the filters after it.
 type inputChain struct {
 	r       *Request
 	in      io.Reader
 	stages  []namedFilter
-	started bool
-	removed []bool
+	started int    // stages whose Start has run
+	removed []bool // stages that declined
 	pending []byte // filtered bytes not yet read
 	buf     []byte
-	done    bool // the underlying body ended and the filters' End ran
-	err     error
+	done    bool  // the underlying body ended and the filters' End ran
+	err     error // the first failure; nothing is read past it
 }
 
 func (c *inputChain) Read(p []byte) (int, error) {
@@ -417,31 +419,19 @@ func (c *inputChain) Read(p []byte) (int, error) {
 // fill reads one chunk of the body and runs it through the filters (at
 // the body's end, their End).
 func (c *inputChain) fill() {
-	if !c.started {
-		c.started = true
-		c.removed = make([]bool, len(c.stages))
-		for i := range c.stages {
-			prefix, ok, err := c.stages[i].f.Start(c.r)
-			if err != nil {
-				c.fail(i, err)
-				return
-			}
-			c.removed[i] = !ok
-			if ok && len(prefix) > 0 {
-				c.through(i+1, prefix)
-			}
-		}
-	}
 	if c.buf == nil {
 		c.buf = make([]byte, 8192)
 	}
 	n, err := c.in.Read(c.buf)
-	if n > 0 {
-		c.through(0, c.buf[:n])
+	if n > 0 && !c.through(0, c.buf[:n]) {
+		return
 	}
 	if err == io.EOF {
 		for i := range c.stages {
-			if c.removed[i] || c.err != nil {
+			if !c.start(i) {
+				return
+			}
+			if c.removed[i] {
 				continue
 			}
 			b, err := c.stages[i].f.End()
@@ -449,7 +439,9 @@ func (c *inputChain) fill() {
 				c.fail(i, err)
 				return
 			}
-			c.through(i+1, b)
+			if !c.through(i+1, b) {
+				return
+			}
 		}
 		c.done = true
 	} else if err != nil {
@@ -458,20 +450,46 @@ func (c *inputChain) fill() {
 }
 
 // through runs p through the stages from i on and appends the result to
-// what the handler will read.
-func (c *inputChain) through(i int, p []byte) {
-	for ; i < len(c.stages) && len(p) > 0; i++ {
-		if c.removed[i] || c.err != nil {
+// what the handler will read. It reports false when a filter failed.
+func (c *inputChain) through(i int, p []byte) bool {
+	for ; i < len(c.stages); i++ {
+		if len(p) == 0 {
+			return true
+		}
+		if !c.start(i) {
+			return false
+		}
+		if c.removed[i] {
 			continue
 		}
 		b, err := c.stages[i].f.Chunk(p)
 		if err != nil {
 			c.fail(i, err)
-			return
+			return false
 		}
 		p = b
 	}
 	c.pending = append(c.pending, p...)
+	return true
+}
+
+// start runs stage i's Start the first time something reaches it; its
+// prefix goes through the stages after it.
+func (c *inputChain) start(i int) bool {
+	if i < c.started {
+		return true
+	}
+	if c.removed == nil {
+		c.removed = make([]bool, len(c.stages))
+	}
+	c.started = i + 1
+	prefix, ok, err := c.stages[i].f.Start(c.r)
+	if err != nil {
+		c.fail(i, err)
+		return false
+	}
+	c.removed[i] = !ok
+	return !ok || c.through(i+1, prefix)
 }
 
 func (c *inputChain) fail(i int, err error) {
