@@ -256,9 +256,13 @@ func layout(size uint64) (slots, arenaOff, arenaLen uint64) {
 	return slots, arenaOff, size - arenaOff
 }
 
+// format writes the header of a fresh segment. The rest is zero already
+// (a new memfd reads as zeros): clearing the index would make the kernel
+// back a quarter of the dict with memory at once, gigabytes for a big dict,
+// instead of as keys come.
 func (d *Dict) format(size uint64) {
 	slots, off, alen := layout(size)
-	clear(d.mem[:off])
+	clear(d.mem[:headerLen])
 	d.put(hSize, size)
 	d.put(hSlots, slots)
 	d.put(hArenaOff, off)
@@ -343,6 +347,7 @@ func (d *Dict) do(write bool, op func() error) (err error) {
 	defer unix.Flock(fd, unix.LOCK_UN)
 	defer func() {
 		if p := recover(); p != nil {
+			d.put(hDirty, uint64(os.Getpid())) // a reader's too: rebuild next time
 			err = fmt.Errorf("shared dict %s is damaged (%v); it will be rebuilt", d.name, p)
 		}
 	}()
@@ -621,7 +626,7 @@ func (d *Dict) maxLive() uint64 { return d.slots * 3 / 4 }
 // slot: by compacting (which drops expired entries), then, if evict, by
 // evicting the least recently used entries.
 func (d *Dict) makeRoom(n uint64, evict bool) (forcible bool, err error) {
-	if n > d.arenaLen {
+	if n > d.arenaLen || n > math.MaxUint32 { // an entry's length is 32 bits
 		return false, ErrNoMemory
 	}
 	fits := func() bool {

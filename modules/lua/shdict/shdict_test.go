@@ -529,3 +529,45 @@ func TestAttachChecksTheSegment(t *testing.T) {
 	}
 	wantValue(t, d, "k", String("v"))
 }
+
+// A new dict takes memory as keys come, not its index's quarter at once.
+func TestCreateTouchesOnlyTheHeader(t *testing.T) {
+	d, _ := newDict(t, 64<<20)
+	var st unix.Stat_t
+	if err := unix.Fstat(int(d.File().Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if used := st.Blocks * 512; used > 1<<20 {
+		t.Fatalf("a fresh 64M dict holds %d bytes of memory", used)
+	}
+	d.Set("k", String("v"), 0)
+	wantValue(t, d, "k", String("v"))
+}
+
+// An entry too long for its 32-bit length is refused, not truncated.
+func TestMakeRoomRefusesOver4G(t *testing.T) {
+	d, _ := newDict(t, 64<<10)
+	d.arenaLen = 1 << 33 // as in a dict over 8G, without the memory
+	if _, err := d.makeRoom(1<<32+8, true); err != ErrNoMemory {
+		t.Fatalf("makeRoom(4G+8): %v", err)
+	}
+}
+
+// A read that finds the segment damaged leaves it marked, so that the
+// next operation rebuilds it from the arena rather than failing again.
+func TestDamagedIndexFoundByAReadIsRepaired(t *testing.T) {
+	d, _ := newDict(t, 64<<10)
+	d.Set("k", String("v"), 0)
+	slot, _, found := d.find("k", hash("k"))
+	if !found {
+		t.Fatal("k not indexed")
+	}
+	d.put(d.slotOff(slot)+8, uint64(len(d.mem))+1<<20) // an entry offset past the end
+	if _, _, err := d.Get("k"); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("Get through a damaged slot: %v", err)
+	}
+	wantValue(t, d, "k", String("v"))
+	if st, _ := d.Stats(); st.Repairs != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
