@@ -284,10 +284,31 @@ func expected(err error) bool {
 	return false
 }
 
+// The failures the Lua side adds to shdict's, OpenResty's strings.
+var (
+	errNilKey   = errors.New("nil key")
+	errBadValue = errors.New("bad value type")
+)
+
+// raise raises err unless it is nil or expected.
 func raise(L *lua.LState, err error) {
-	if !expected(err) {
+	if err != nil && !expected(err) {
 		L.RaiseError("%v", err)
 	}
+}
+
+// nilAnd returns nil and msg, a method's failure.
+func nilAnd(L *lua.LState, msg string) int {
+	L.Push(lua.LNil)
+	L.Push(lua.LString(msg))
+	return 2
+}
+
+// failed returns nil and err's message for an expected error, and raises
+// the others.
+func failed(L *lua.LState, err error) int {
+	raise(L, err)
+	return nilAnd(L, err.Error())
 }
 
 // dictGet is value = dict:get(key); nil when absent or expired.
@@ -295,16 +316,11 @@ func dictGet(L *lua.LState) int {
 	d := checkDict(L, "get")
 	key, ok := dictKey(L)
 	if !ok {
-		L.Push(lua.LNil)
-		L.Push(lua.LString("nil key"))
-		return 2
+		return nilAnd(L, errNilKey.Error())
 	}
 	v, found, err := d.Get(key)
 	if err != nil {
-		raise(L, err)
-		L.Push(lua.LNil)
-		L.Push(lua.LString(err.Error()))
-		return 2
+		return failed(L, err)
 	}
 	if !found {
 		L.Push(lua.LNil)
@@ -321,64 +337,51 @@ func dictStore(op string) lua.LGFunction {
 	safe := op == "safe_set" || op == "safe_add"
 	return func(L *lua.LState) int {
 		d := checkDict(L, op)
-		fail := func(msg string, forcible bool) int {
-			if safe {
+		// done returns the method's results.
+		done := func(err error, forcible bool) int {
+			switch {
+			case err != nil && safe:
+				return nilAnd(L, err.Error())
+			case err != nil:
+				L.Push(lua.LFalse)
+				L.Push(lua.LString(err.Error()))
+			case safe:
+				L.Push(lua.LTrue)
+				return 1
+			default:
+				L.Push(lua.LTrue)
 				L.Push(lua.LNil)
-				L.Push(lua.LString(msg))
-				return 2
 			}
-			L.Push(lua.LFalse)
-			L.Push(lua.LString(msg))
 			L.Push(lua.LBool(forcible))
 			return 3
 		}
 		key, ok := dictKey(L)
 		if !ok {
-			return fail("nil key", false)
+			return done(errNilKey, false)
 		}
 		ttl := ttlArg(L, 4)
-		if L.Get(3) == lua.LNil && (op == "set" || op == "safe_set") {
-			if err := d.Delete(key); err != nil {
-				raise(L, err)
-				return fail(err.Error(), false)
-			}
-			L.Push(lua.LTrue)
-			if safe {
-				return 1
-			}
-			L.Push(lua.LNil)
-			L.Push(lua.LFalse)
-			return 3
-		}
-		v, ok := toValue(L.Get(3))
-		if !ok {
-			return fail("bad value type", false)
-		}
 		var forcible bool
 		var err error
-		switch op {
-		case "set":
-			forcible, err = d.Set(key, v, ttl)
-		case "safe_set":
-			err = d.SafeSet(key, v, ttl)
-		case "add":
-			forcible, err = d.Add(key, v, ttl)
-		case "safe_add":
-			err = d.SafeAdd(key, v, ttl)
-		case "replace":
-			forcible, err = d.Replace(key, v, ttl)
+		if L.Get(3) == lua.LNil && (op == "set" || op == "safe_set") {
+			err = d.Delete(key)
+		} else if v, ok := toValue(L.Get(3)); !ok {
+			return done(errBadValue, false)
+		} else {
+			switch op {
+			case "set":
+				forcible, err = d.Set(key, v, ttl)
+			case "safe_set":
+				err = d.SafeSet(key, v, ttl)
+			case "add":
+				forcible, err = d.Add(key, v, ttl)
+			case "safe_add":
+				err = d.SafeAdd(key, v, ttl)
+			case "replace":
+				forcible, err = d.Replace(key, v, ttl)
+			}
 		}
-		if err != nil {
-			raise(L, err)
-			return fail(err.Error(), forcible)
-		}
-		L.Push(lua.LTrue)
-		if safe {
-			return 1
-		}
-		L.Push(lua.LNil)
-		L.Push(lua.LBool(forcible))
-		return 3
+		raise(L, err)
+		return done(err, forcible)
 	}
 }
 
@@ -387,9 +390,7 @@ func dictIncr(L *lua.LState) int {
 	d := checkDict(L, "incr")
 	key, ok := dictKey(L)
 	if !ok {
-		L.Push(lua.LNil)
-		L.Push(lua.LString("nil key"))
-		return 2
+		return nilAnd(L, errNilKey.Error())
 	}
 	n := float64(L.CheckNumber(3))
 	var init *float64
@@ -409,14 +410,11 @@ func dictIncr(L *lua.LState) int {
 		forcibleValue = lua.LBool(forcible)
 	}
 	if err != nil {
-		raise(L, err)
+		failed(L, err)
+	} else {
+		L.Push(lua.LNumber(sum))
 		L.Push(lua.LNil)
-		L.Push(lua.LString(err.Error()))
-		L.Push(forcibleValue)
-		return 3
 	}
-	L.Push(lua.LNumber(sum))
-	L.Push(lua.LNil)
 	L.Push(forcibleValue)
 	return 3
 }
@@ -428,9 +426,7 @@ func dictDelete(L *lua.LState) int {
 	if !ok {
 		return 0
 	}
-	if err := d.Delete(key); err != nil {
-		raise(L, err)
-	}
+	raise(L, d.Delete(key))
 	return 0
 }
 
@@ -440,16 +436,11 @@ func dictTTL(L *lua.LState) int {
 	d := checkDict(L, "ttl")
 	key, ok := dictKey(L)
 	if !ok {
-		L.Push(lua.LNil)
-		L.Push(lua.LString("nil key"))
-		return 2
+		return nilAnd(L, errNilKey.Error())
 	}
 	left, err := d.TTL(key)
 	if err != nil {
-		raise(L, err)
-		L.Push(lua.LNil)
-		L.Push(lua.LString(err.Error()))
-		return 2
+		return failed(L, err)
 	}
 	L.Push(lua.LNumber(left.Seconds()))
 	return 1
@@ -460,15 +451,10 @@ func dictExpire(L *lua.LState) int {
 	d := checkDict(L, "expire")
 	key, ok := dictKey(L)
 	if !ok {
-		L.Push(lua.LNil)
-		L.Push(lua.LString("nil key"))
-		return 2
+		return nilAnd(L, errNilKey.Error())
 	}
 	if err := d.Expire(key, ttlArg(L, 3)); err != nil {
-		raise(L, err)
-		L.Push(lua.LNil)
-		L.Push(lua.LString(err.Error()))
-		return 2
+		return failed(L, err)
 	}
 	L.Push(lua.LTrue)
 	return 1
@@ -482,9 +468,7 @@ func dictKeys(L *lua.LState) int {
 		L.ArgError(2, "max must be 0 (all) or more")
 	}
 	keys, err := d.Keys(max)
-	if err != nil {
-		raise(L, err)
-	}
+	raise(L, err)
 	t := L.CreateTable(len(keys), 0)
 	for _, k := range keys {
 		t.Append(lua.LString(k))
@@ -494,9 +478,7 @@ func dictKeys(L *lua.LState) int {
 }
 
 func dictFlushAll(L *lua.LState) int {
-	if err := checkDict(L, "flush_all").FlushAll(); err != nil {
-		raise(L, err)
-	}
+	raise(L, checkDict(L, "flush_all").FlushAll())
 	return 0
 }
 
@@ -504,9 +486,7 @@ func dictFlushAll(L *lua.LState) int {
 func dictFlushExpired(L *lua.LState) int {
 	d := checkDict(L, "flush_expired")
 	n, err := d.FlushExpired(L.OptInt(2, 0))
-	if err != nil {
-		raise(L, err)
-	}
+	raise(L, err)
 	L.Push(lua.LNumber(n))
 	return 1
 }
@@ -518,9 +498,7 @@ func dictCapacity(L *lua.LState) int {
 
 func dictFreeSpace(L *lua.LState) int {
 	free, err := checkDict(L, "free_space").FreeSpace()
-	if err != nil {
-		raise(L, err)
-	}
+	raise(L, err)
 	L.Push(lua.LNumber(free))
 	return 1
 }
