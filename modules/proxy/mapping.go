@@ -142,32 +142,41 @@ func (g *gen) translate(r *phases.Request) (phases.Status, error) {
 		return phases.DECLINED, nil
 	}
 	srt := g.server(r)
-	var passes []*Pass
+	// No slice of the candidates: this runs for every request.
 	if loc := srt.locationPass(r.URI); loc != nil {
-		passes = append(passes, loc)
+		if st, done := claim(r, loc); done {
+			return st, nil
+		}
 	}
-	passes = append(passes, srt.passes...)
-	for _, p := range passes {
-		target, ok := matchPass(r, p)
-		if !ok {
-			continue
+	for _, p := range srt.passes {
+		if st, done := claim(r, p); done {
+			return st, nil
 		}
-		if target == "" {
-			return phases.DECLINED, nil // ProxyPass path !
-		}
-		r.NotReplayable() // a backend answers
-		r.Filename = filenamePrefix + target
-		r.Handler = proxyHandler
-		if p.NoCanon {
-			r.Notes[noteNoCanon] = "1"
-		}
-		if p.NoQuery {
-			r.Notes[noteNoQuery] = "1"
-		}
-		r.Log().Debug("proxy", "URI path '%s' matches proxy handler '%s'", r.URI, r.Filename)
-		return phases.OK, nil
 	}
 	return phases.DECLINED, nil
+}
+
+// claim applies ProxyPass p to r: done is false when p does not match;
+// otherwise st is OK (r is proxied) or DECLINED ("ProxyPass path !").
+func claim(r *phases.Request, p *Pass) (st phases.Status, done bool) {
+	target, ok := matchPass(r, p)
+	if !ok {
+		return phases.DECLINED, false
+	}
+	if target == "" {
+		return phases.DECLINED, true // ProxyPass path !
+	}
+	r.NotReplayable() // a backend answers
+	r.Filename = filenamePrefix + target
+	r.Handler = proxyHandler
+	if p.NoCanon {
+		r.Notes[noteNoCanon] = "1"
+	}
+	if p.NoQuery {
+		r.Notes[noteNoQuery] = "1"
+	}
+	r.Log().Debug("proxy", "URI path '%s' matches proxy handler '%s'", r.URI, r.Filename)
+	return phases.OK, true
 }
 
 // locationPass is the ProxyPass written in a <Location>/<LocationMatch>
