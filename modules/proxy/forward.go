@@ -360,16 +360,19 @@ func isTimeout(err error) bool {
 // byte went) and keeps the client-side error apart from the backend's.
 // net/http's transport may still be sending it after the response has
 // come (a backend that answers before reading the whole body), so its
-// state is safe to read concurrently, and it reads nothing more once the
-// exchange is over.
+// state is safe to read concurrently, and close waits for a read in
+// progress: once the exchange is over the transport reads nothing more,
+// and the HTTP layer may drain the body without a reader beside it.
 type requestBody struct {
 	src    io.Reader
 	length int64 // Content-Length, -1 for chunked, 0 for none
 	n      atomic.Int64
 
-	mu     sync.Mutex
-	err    error
-	closed bool
+	readMu sync.Mutex // held during a read of src
+	closed bool       // under readMu
+
+	mu  sync.Mutex
+	err error
 }
 
 func newRequestBody(r *phases.Request) *requestBody {
@@ -399,10 +402,9 @@ func newRequestBody(r *phases.Request) *requestBody {
 }
 
 func (b *requestBody) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
+	b.readMu.Lock()
+	defer b.readMu.Unlock()
+	if b.closed {
 		return 0, io.EOF
 	}
 	n, err := b.src.Read(p)
@@ -422,11 +424,13 @@ func (b *requestBody) clientError() error {
 	return b.err
 }
 
-// close stops the body: the transport reads nothing more of it.
+// close stops the body: it waits for a read in progress (bounded by the
+// client connection's timeout), after which the transport reads nothing
+// more of it.
 func (b *requestBody) close() {
-	b.mu.Lock()
+	b.readMu.Lock()
 	b.closed = true
-	b.mu.Unlock()
+	b.readMu.Unlock()
 }
 
 // started reports whether any of the body was read.

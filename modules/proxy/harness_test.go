@@ -114,14 +114,26 @@ func (h *harness) do(method, uri string, header http.Header, body string) respon
 
 func (h *harness) doWith(method, uri string, header http.Header, body string, onFlush func(string)) response {
 	h.t.Helper()
+	var src io.Reader = http.NoBody
+	if body != "" {
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Content-Length", strconv.Itoa(len(body)))
+		src = strings.NewReader(body)
+	}
+	return h.doBody(method, uri, header, src, onFlush)
+}
+
+// doBody runs one request whose body is read from src (its
+// Content-Length, if any, is in header).
+func (h *harness) doBody(method, uri string, header http.Header, src io.Reader, onFlush func(string)) response {
+	h.t.Helper()
 	if header == nil {
 		header = http.Header{}
 	}
 	if header.Get("Host") == "" {
 		header.Set("Host", "proxy.test:8080")
-	}
-	if body != "" {
-		header.Set("Content-Length", strconv.Itoa(len(body)))
 	}
 	path, query, _ := strings.Cut(uri, "?")
 	conn := &phases.Connection{ClientIP: "192.0.2.7", ClientPort: 40000, LocalIP: "127.0.0.1", LocalPort: 8080, Notes: map[string]string{}}
@@ -134,10 +146,7 @@ func (h *harness) doWith(method, uri string, header http.Header, body string, on
 		HeadersIn: header, HeadersOut: http.Header{}, ErrHeadersOut: http.Header{},
 		Notes: map[string]string{}, SubprocessEnv: map[string]string{},
 		Server: h.lc.Server, Vhost: h.lc.Server.Main, Pool: conn.Pool.Sub("request"), Conn: conn,
-		Body: strings.NewReader(body), Output: rec, Hooks: h.lc.Hooks.Request,
-	}
-	if body == "" {
-		r.Body = http.NoBody
+		Body: src, Output: rec, Hooks: h.lc.Hooks.Request,
 	}
 	rec.r = r
 	st := phases.ProcessRequest(h.lc.Hooks.Request, r, nil)

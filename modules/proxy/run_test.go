@@ -435,3 +435,70 @@ func TestVirtualHosts(t *testing.T) {
 		t.Errorf("w.test /shared/: %d %q", res.status, res.body)
 	}
 }
+
+// slowBody is a client's request body that sends its first part, then
+// waits for release before sending the rest: a slow upload.
+type slowBody struct {
+	release chan struct{}
+	sent    bool
+	inRead  atomic.Bool
+	done    atomic.Bool  // the request is over
+	late    atomic.Int64 // reads that started after the request was over
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if b.done.Load() {
+		b.late.Add(1)
+	}
+	b.inRead.Store(true)
+	defer b.inRead.Store(false)
+	if !b.sent {
+		b.sent = true
+		return copy(p, "first part;"), nil
+	}
+	<-b.release
+	return 0, io.EOF
+}
+
+// TestEarlyAnswerStopsBodyReads: a backend that answers before reading
+// the whole body (a 401 to an upload) ends the exchange, and nothing of
+// the proxy reads the client's body after the handler has returned:
+// the connection's body reader is the HTTP layer's again (it drains it).
+func TestEarlyAnswerStopsBodyReads(t *testing.T) {
+	answered := make(chan struct{})
+	be := backend(t, "early", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, "no")
+		close(answered)
+	})
+	h := newHarness(t, "ProxyPass /up/ "+be.URL+"/\n")
+	body := &slowBody{release: make(chan struct{})}
+	in := http.Header{}
+	in.Set("Content-Length", "1000000")
+	done := make(chan response)
+	go func() {
+		res := h.doBody("POST", "/up/x", in, body, nil)
+		body.done.Store(true)
+		done <- res
+	}()
+	<-answered
+	var res response
+	select {
+	case res = <-done:
+		// The handler returned while the client was still sending.
+		if body.inRead.Load() {
+			t.Error("the handler returned while a read of the client's body was in progress")
+		}
+		close(body.release)
+	case <-time.After(500 * time.Millisecond):
+		// Waiting for the read in progress, as it must: let it end.
+		close(body.release)
+		res = <-done
+	}
+	if res.status != http.StatusUnauthorized {
+		t.Errorf("status %d, want the backend's 401", res.status)
+	}
+	if n := body.late.Load(); n != 0 {
+		t.Errorf("%d reads of the client's body after the handler returned", n)
+	}
+}
