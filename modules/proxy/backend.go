@@ -66,12 +66,14 @@ type workerParams struct {
 	params     map[string]string
 	hc         HealthCheck
 	defTimeout time.Duration // ProxyTimeout, else Timeout
+	// ignoreErrors: a default worker, never put in error.
+	ignoreErrors bool
 }
 
 // newBackend builds the run-time worker for name (a normalised worker
 // name) and raw (the URL as written, maybe with a "unix:" prefix).
 func newBackend(name, raw string, wp workerParams) *backend {
-	b := &backend{name: name, hostport: hostPort(name), timeout: wp.defTimeout, retry: defaultRetry, lbfactor: defaultLBFactor, hc: wp.hc}
+	b := &backend{name: name, hostport: hostPort(name), timeout: wp.defTimeout, retry: defaultRetry, lbfactor: defaultLBFactor, hc: wp.hc, ignoreErrors: wp.ignoreErrors}
 	if len(raw) >= 5 && strings.EqualFold(raw[:5], "unix:") {
 		b.socket, _, _ = strings.Cut(raw[5:], "|")
 	}

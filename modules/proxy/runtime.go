@@ -238,10 +238,21 @@ func (s *serverRT) worker(target string) *backend {
 	if b := s.defaults[key]; b != nil {
 		return b
 	}
-	b := newBackend(key, key, workerParams{defTimeout: s.defTimeout})
+	// Like Apache's default reverse worker, a default worker is never
+	// put in error (PROXY_WORKER_IGNORE_ERRORS): no configured retry
+	// covers it. The backends of a ProxyPassMatch that substitutes the
+	// host come from the requests, so past maxDefaultWorkers they get a
+	// worker of their own that keeps no connection and is not kept.
+	if len(s.defaults) >= maxDefaultWorkers {
+		return newBackend(key, key, workerParams{params: map[string]string{"disablereuse": "on"}, defTimeout: s.defTimeout, ignoreErrors: true})
+	}
+	b := newBackend(key, key, workerParams{defTimeout: s.defTimeout, ignoreErrors: true})
 	s.defaults[key] = b
 	return b
 }
+
+// maxDefaultWorkers bounds the default workers a server keeps.
+const maxDefaultWorkers = 256
 
 // register adds the module's hooks for cfg's generation.
 func register(h *phases.ServerHooks, cfg *config.Config) error {
