@@ -2,12 +2,14 @@ package mime_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/httpdg/httpdg/config"
 	_ "github.com/httpdg/httpdg/modules/core"
 	"github.com/httpdg/httpdg/modules/mime"
+	"github.com/httpdg/httpdg/phases"
 	"github.com/httpdg/httpdg/phases/phasestest"
 )
 
@@ -140,5 +142,51 @@ func TestInvalid(t *testing.T) {
 				t.Errorf("error %q does not contain %q", msg, tc.want)
 			}
 		})
+	}
+}
+
+// TestAddOutputFilterByExtension: the type checker inserts the filters of
+// every extension, in the order of the extensions and of each ';' list,
+// a section's mapping replacing the server's for the same extension.
+func TestAddOutputFilterByExtension(t *testing.T) {
+	cfg := phasestest.MustLoad(t, "AddOutputFilter A;B .txt\nAddOutputFilter C .gz\nAddInputFilter I .txt\n<Location /x>\nAddOutputFilter D .gz\n</Location>\n")
+	hooks, err := phases.BuildServerHooks(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added []string
+	for _, n := range []string{"A", "B", "C", "D"} {
+		hooks.Request.RegisterOutputFilter(n, func(*phases.Request) phases.Filter { added = append(added, "out:"+n); return nil })
+	}
+	hooks.Request.RegisterInputFilter("I", func(*phases.Request) phases.Filter { added = append(added, "in:I"); return nil })
+	var check phases.RequestHookFunc
+	entries, _ := hooks.Request.TypeChecker.Entries()
+	for _, e := range entries {
+		if e.Module == mime.ModuleName {
+			check = e.Fn
+		}
+	}
+	if check == nil {
+		t.Fatal("no mime type checker")
+	}
+	for _, c := range []struct {
+		file     string
+		sections []*config.Section
+		want     string
+	}{
+		{"/srv/a.txt.gz", nil, "out:A out:B in:I out:C"},
+		{"/srv/a.gz.TXT", nil, "out:C out:A out:B in:I"},
+		{"/srv/a.txt.gz", cfg.Main.Sections, "out:A out:B in:I out:D"},
+		{"/srv/txt", nil, ""},
+	} {
+		added = nil
+		r := &phases.Request{Filename: c.file, Sections: c.sections, Hooks: hooks.Request,
+			Server: &phases.Server{Config: cfg, Main: cfg.Main}, HeadersOut: http.Header{}}
+		if _, err := check(r); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(added, " "); got != c.want {
+			t.Errorf("%s with %d sections: filters %q, want %q", c.file, len(c.sections), got, c.want)
+		}
 	}
 }

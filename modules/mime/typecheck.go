@@ -185,15 +185,16 @@ func withDefaultCharset(r *phases.Request, ctype string) string {
 // every extension of r.Filename, in order, as mod_mime's find_ct does.
 func addFilters(r *phases.Request, confs []*DirSettings) {
 	for ext := range eachExtension(filepath.Base(r.Filename)) {
-		for _, n := range strings.Split(lookup(confs, ext, func(c *DirSettings) map[string]string { return c.OutputFilters }), ";") {
-			if n = strings.TrimSpace(n); n != "" {
-				r.AddOutputFilter(n)
-			}
-		}
-		for _, n := range strings.Split(lookup(confs, ext, func(c *DirSettings) map[string]string { return c.InputFilters }), ";") {
-			if n = strings.TrimSpace(n); n != "" {
-				r.AddInputFilter(n)
-			}
+		addEach(lookup(confs, ext, func(c *DirSettings) map[string]string { return c.OutputFilters }), r.AddOutputFilter)
+		addEach(lookup(confs, ext, func(c *DirSettings) map[string]string { return c.InputFilters }), r.AddInputFilter)
+	}
+}
+
+// addEach calls add with each name of a ';'-separated filter list.
+func addEach(list string, add func(name string)) {
+	for n := range strings.SplitSeq(list, ";") {
+		if n = strings.TrimSpace(n); n != "" {
+			add(n)
 		}
 	}
 }
