@@ -283,3 +283,34 @@ end
 		want(t, resp, body, 200, "[ONE TWO] set by the handler")
 	}
 }
+
+// With LuaScope server and a max, a filter of the handler's own script
+// does not wait for a state the handler holds: the filter's setup runs
+// inside the handler's first r:puts, so waiting would hang the request.
+func TestLuaOutputFilterUnderScopeServerMax(t *testing.T) {
+	s := serve(t, map[string]string{"lua/both.lua": `
+function handle(r)
+  r.content_type = "text/plain"
+  r:puts("one ")
+  r:puts("two")
+end
+function wrap(r)
+  coroutine.yield("[")
+  while bucket do
+    coroutine.yield(string.upper(bucket))
+  end
+  coroutine.yield("]")
+end
+`}, "LuaScope server 1 1", "LuaOutputFilter WRAP lua/both.lua wrap",
+		"LuaMapHandler ^/both$ lua/both.lua", "<Location /both>\n  SetOutputFilter WRAP\n</Location>")
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; i < 3; i++ {
+		resp, err := client.Get(s.URL + "/both")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want(t, resp, string(b), 200, "[ONE TWO]")
+	}
+}

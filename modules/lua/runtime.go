@@ -230,6 +230,9 @@ type vm struct {
 	// broken is set when a call was stopped (LuaTimeout, LuaMemoryLimit):
 	// the state is not reused.
 	broken bool
+	// semHeld: the state holds a slot of its LuaScope server pool's max
+	// (filters take none), given back by release.
+	semHeld bool
 
 	// memLimit is the LuaMemoryLimit of the calls being made (set as the
 	// state is acquired); memGuard measures the state (made on first use).
@@ -470,7 +473,10 @@ func (rt *runtime) acquireState(r *phases.Request, s runSettings, path string, m
 	switch s.scope {
 	case "thread", "server":
 		p := rt.pool(key, s)
-		if p.sem != nil {
+		// A filter does not wait for a slot: its setup runs inside the
+		// output or body read of a handler that may hold the last one.
+		held := p.sem != nil && !mayNest
+		if held {
 			p.sem <- struct{}{}
 		}
 		p.mu.Lock()
@@ -484,6 +490,7 @@ func (rt *runtime) acquireState(r *phases.Request, s runSettings, path string, m
 			v.key = key
 		}
 		v.mu.Lock()
+		v.semHeld = held
 	case "request", "conn":
 		pool := r.Pool
 		if s.scope == "conn" && r.Conn != nil && r.Conn.Pool != nil {
@@ -544,6 +551,8 @@ func (rt *runtime) release(v *vm, s runSettings) {
 	switch s.scope {
 	case "thread", "server":
 		p := rt.pool(v.key, s)
+		held := v.semHeld
+		v.semHeld = false
 		if v.broken {
 			v.discard()
 			v.mu.Unlock()
@@ -561,7 +570,7 @@ func (rt *runtime) release(v *vm, s runSettings) {
 				v.mu.Unlock()
 			}
 		}
-		if p.sem != nil {
+		if held {
 			<-p.sem
 		}
 	case "request", "conn":
