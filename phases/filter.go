@@ -88,8 +88,8 @@ type namedFilter struct {
 
 // AddOutputFilter inserts the registered output filter name at the end of
 // r's chain (ap_add_output_filter). As in Apache, an unknown name is
-// logged and ignored, and so is a call after the handler has started (the
-// chain is built when the handler runs).
+// logged and ignored; a call after the handler has started is ignored
+// too (the chain is built when the handler runs).
 func (r *Request) AddOutputFilter(name string) {
 	if nf := r.lookupFilter(name, "output"); nf != nil {
 		r.AddOutputFilterFunc(name, nf(r))
@@ -286,7 +286,7 @@ func (c *outputChain) close() {
 // bodyless: the handler's status allows no body (1xx, 204, 304), so the
 // filters do not run.
 func (c *outputChain) bodyless() bool {
-	s := c.status
+	s := c.statusCode()
 	return s == http.StatusNoContent || s == http.StatusNotModified || (s >= 100 && s < 200)
 }
 
@@ -374,14 +374,19 @@ func (c *outputChain) sendHead() {
 			break
 		}
 	}
-	status := c.status
-	if status == 0 {
-		status = c.r.Status
+	c.out.WriteHeader(c.statusCode())
+}
+
+// statusCode is the answer's status: what the handler gave WriteHeader,
+// else r.Status (a handler that sets it and writes nothing), else 200.
+func (c *outputChain) statusCode() int {
+	switch {
+	case c.status != 0:
+		return c.status
+	case c.r.Status != 0:
+		return c.r.Status
 	}
-	if status == 0 {
-		status = http.StatusOK
-	}
-	c.out.WriteHeader(status)
+	return http.StatusOK
 }
 
 // inputChain is r.Body while r has input filters: each read of the

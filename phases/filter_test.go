@@ -192,6 +192,14 @@ func TestOutputFilterNotOnErrorPagesOrBodilessAnswers(t *testing.T) {
 	if w.status != 304 || len(w.events) != 0 {
 		t.Errorf("304: status %d, events %q; want no body", w.status, w.events)
 	}
+	// A handler that only sets r.Status (the engine sends it).
+	_, w, _ = serve(t, "GET", nil, func(r *Request) { r.AddOutputFilter("upper") }, func(r *Request) (Status, error) {
+		r.Status = http.StatusNoContent
+		return OK, nil
+	})
+	if w.status != 204 || len(w.events) != 0 {
+		t.Errorf("r.Status 204: status %d, events %q; want no body", w.status, w.events)
+	}
 }
 
 func TestOutputFilterFailure(t *testing.T) {
