@@ -363,6 +363,18 @@ func (d *Dict) do(write bool, op func() error) (err error) {
 	return err
 }
 
+// entryTotal is the length of the entry at eo, for the walks over the
+// arena. A length no entry can have (shorter than its header, not a
+// multiple of 8) can only be damage: it panics, which do turns into
+// "damaged, rebuilt", where walking on would loop for ever under the lock.
+func (d *Dict) entryTotal(eo uint64) uint64 {
+	total := uint64(d.get32(eo + eTotal))
+	if total < entryHdr || total%8 != 0 {
+		panic(fmt.Sprintf("entry at %d has length %d", eo-d.arenaOff, total))
+	}
+	return total
+}
+
 // hash is FNV-1a: the same in every process (maphash is seeded per process).
 func hash(key string) uint64 {
 	h := uint64(14695981039346656037)
@@ -659,7 +671,7 @@ func (d *Dict) compact() {
 	var w uint64
 	for r := uint64(0); r < used; {
 		eo := d.arenaOff + r
-		total := uint64(d.get32(eo + eTotal))
+		total := d.entryTotal(eo)
 		if d.mem[eo+eLive] == 1 && !d.expired(eo, now) {
 			if w != r {
 				copy(d.mem[d.arenaOff+w:], d.mem[eo:eo+total])
@@ -681,7 +693,7 @@ func (d *Dict) evictLRU(n uint64) {
 	used := d.get(hUsed)
 	for r := uint64(0); r < used; {
 		eo := d.arenaOff + r
-		total := uint64(d.get32(eo + eTotal))
+		total := d.entryTotal(eo)
 		if d.mem[eo+eLive] == 1 {
 			all = append(all, ent{tick: d.get(eo + eTick), eo: eo, total: total})
 		}
@@ -719,7 +731,7 @@ func (d *Dict) reindex() {
 	var live, dead uint64
 	for r := uint64(0); r < used; {
 		eo := d.arenaOff + r
-		total := uint64(d.get32(eo + eTotal))
+		total := d.entryTotal(eo)
 		if d.mem[eo+eLive] == 1 {
 			key := string(d.keyBytes(eo))
 			h := hash(key)
@@ -749,7 +761,7 @@ func (d *Dict) sound(eo, room uint64) bool {
 	if room < entryHdr {
 		return false
 	}
-	total := uint64(d.get32(eo + eTotal))
+	total := uint64(d.get32(eo + eTotal)) // checked below, not trusted
 	kl := uint64(binary.LittleEndian.Uint16(d.mem[eo+eKeyLen:]))
 	vl := uint64(d.get32(eo + eValLen))
 	kind := Kind(d.mem[eo+eKind])
@@ -781,7 +793,7 @@ func (d *Dict) repair(pid uint64) {
 	}
 	var w uint64
 	for _, eo := range keep {
-		total := uint64(d.get32(eo + eTotal))
+		total := d.entryTotal(eo)
 		copy(d.mem[d.arenaOff+w:], d.mem[eo:eo+total])
 		w += total
 	}
@@ -898,7 +910,7 @@ func (d *Dict) Keys(max int) (keys []string, err error) {
 					break
 				}
 			}
-			r += uint64(d.get32(eo + eTotal))
+			r += d.entryTotal(eo)
 		}
 		return nil
 	})
@@ -929,7 +941,7 @@ func (d *Dict) FlushExpired(max int) (n int, err error) {
 					n++
 				}
 			}
-			r += uint64(d.get32(eo + eTotal))
+			r += d.entryTotal(eo)
 		}
 		return nil
 	})

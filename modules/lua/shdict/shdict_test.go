@@ -571,3 +571,23 @@ func TestDamagedIndexFoundByAReadIsRepaired(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// An entry length no entry can have stops a walk with "damaged" (and a
+// rebuild) instead of looping for ever under the lock.
+func TestZeroLengthEntryStopsTheWalk(t *testing.T) {
+	d, _ := newDict(t, 64<<10)
+	d.Set("a", String("1"), 0)
+	d.Set("b", String("2"), 0)
+	d.put32(d.arenaOff+eTotal, 0) // the first entry's length
+	done := make(chan error, 1)
+	go func() { _, err := d.Keys(0); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "damaged") {
+			t.Fatalf("Keys over a zero-length entry: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Keys still walking after 10s: a zero-length entry loops")
+	}
+	wantValue(t, d, "b", String("2")) // rebuilt: the sound entry is kept
+}
