@@ -65,21 +65,6 @@ func (h *RequestHooks) RegisterInputFilter(name string, f NewFilter) {
 	h.inputFilters[strings.ToLower(name)] = f
 }
 
-// OutputFilterNames returns the registered output filter names (lower
-// case), for did-you-mean messages and tests.
-func (h *RequestHooks) OutputFilterNames() []string { return filterNames(h.outputFilters) }
-
-// InputFilterNames returns the registered input filter names.
-func (h *RequestHooks) InputFilterNames() []string { return filterNames(h.inputFilters) }
-
-func filterNames(m map[string]NewFilter) []string {
-	out := make([]string, 0, len(m))
-	for n := range m {
-		out = append(out, n)
-	}
-	return out
-}
-
 // namedFilter is one filter inserted in a request.
 type namedFilter struct {
 	name string
@@ -115,11 +100,6 @@ func (r *Request) AddOutputFilterFunc(name string, f Filter) {
 func (r *Request) AddInputFilterFunc(name string, f Filter) {
 	rs := r.rareOf()
 	rs.inputFilters = append(rs.inputFilters, namedFilter{name: name, f: f})
-}
-
-// HasFilters reports whether r has any output or input filter.
-func (r *Request) HasFilters() bool {
-	return r.rare != nil && len(r.rare.outputFilters)+len(r.rare.inputFilters) > 0
 }
 
 func (r *Request) lookupFilter(name, direction string) NewFilter {
