@@ -262,7 +262,7 @@ func mapToStorage(r *phases.Request) (phases.Status, error) {
 					files = append(files, sec)
 				}
 			case "Location", "LocationMatch":
-				if locationApplies(sec, r.URI) {
+				if LocationApplies(sec, r.URI) {
 					locs = append(locs, sec)
 				}
 			}
@@ -323,7 +323,9 @@ func filesApplies(sec *config.Section, base string) bool {
 	return ok
 }
 
-func locationApplies(sec *config.Section, uri string) bool {
+// LocationApplies is the <Location>/<LocationMatch> match of the core's
+// walk: a regex, or a path prefix ending at a segment boundary.
+func LocationApplies(sec *config.Section, uri string) bool {
 	if sec.Regex != nil {
 		return sec.Regex.MatchString(uri)
 	}

@@ -185,21 +185,11 @@ func claim(r *phases.Request, p *Pass) (st phases.Status, done bool) {
 func (s *serverRT) locationPass(uri string) *Pass {
 	var found *Pass
 	for _, sec := range s.locations {
-		if locationApplies(sec, uri) {
+		if core.LocationApplies(sec, uri) {
 			found = SectionOf(sec).Pass
 		}
 	}
 	return found
-}
-
-// locationApplies is the <Location> match of the core's walk: a regex, or
-// a path prefix ending at a segment boundary.
-func locationApplies(sec *config.Section, uri string) bool {
-	if sec.Regex != nil {
-		return sec.Regex.MatchString(uri)
-	}
-	p := sec.Arg
-	return uri == p || p == "/" || strings.HasPrefix(uri, strings.TrimSuffix(p, "/")+"/")
 }
 
 // mapToStorage is mod_proxy's proxy_map_location for the requests it
@@ -226,7 +216,7 @@ func (g *gen) mapToStorage(r *phases.Request) (phases.Status, error) {
 	}
 	for _, s := range servers {
 		for _, sec := range s.Sections {
-			if (sec.Kind == "Location" || sec.Kind == "LocationMatch") && locationApplies(sec, r.URI) {
+			if (sec.Kind == "Location" || sec.Kind == "LocationMatch") && core.LocationApplies(sec, r.URI) {
 				r.Sections = append(r.Sections, sec)
 			}
 		}
