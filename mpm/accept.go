@@ -5,30 +5,42 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // acceptor takes connections off the listening sockets the way Apache's
-// children do: only while a worker is free (the MPM's gate), waiting with
-// poll(2) on every socket at once and accepting from whichever is ready.
-// The sockets are shared with the master and the other children; a
-// connection another process takes first is simply not ours (EAGAIN), and
-// a connection left in the queue waits there for the next free worker in
-// any process, so a busy or finishing child never strands one.
+// children do: only while a worker is free (the MPM's gate), from whichever
+// socket is ready. The sockets are shared with the master and the other
+// children; a connection another process takes first is simply not ours
+// (EAGAIN), and a connection left in the queue waits there for the next free
+// worker in any process, so a busy or finishing child never strands one.
+//
+// Each socket has a watcher goroutine that waits for it in Go's network
+// poller, not in a blocking poll(2): a thread parked in a system call is
+// taken back by the runtime's monitor, which then polls every 20 µs for a
+// while — on a small machine that churn of thread wake-ups cost more than
+// the accepts themselves when clients reconnect often (MaxKeepAliveRequests).
+// A watcher takes a worker from the gate only to try an accept, and gives
+// it back when the queue turns out empty, so with one worker and several
+// sockets (prefork) every socket is still watched.
 type acceptor struct {
-	wakeR, wakeW *os.File // wakes the poll when the socket set changes or on stop
+	mu       sync.Mutex
+	sockets  []*acceptSocket
+	watchers []*socketWatcher
+	gate     func(stop <-chan struct{}) (worker int, release func(), ok bool)
+	deliver  func(s *acceptSocket, c net.Conn, worker int, release func())
+	stopped  bool
 
-	mu      sync.Mutex
-	sockets []*acceptSocket
-	stopped bool
-	// stopCh closes on stop (it also wakes a gate waiting for a worker);
-	// done closes when run has returned: no connection is being accepted
-	// or delivered any more.
-	stopCh chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	// watching counts the watcher goroutines; stopCh closes on stop (it
+	// also wakes a gate waiting for a worker); done closes when run has
+	// returned: no connection is being accepted or delivered any more.
+	watching sync.WaitGroup
+	stopCh   chan struct{}
+	done     chan struct{}
+	once     sync.Once
 }
 
 // acceptSocket is one listening socket and where its connections go.
@@ -37,36 +49,99 @@ type acceptSocket struct {
 	deliver func(net.Conn)
 }
 
+// socketWatcher waits for one socket: a duplicate of its descriptor in
+// the network poller, so that closing it here leaves the socket open for
+// the master and the other children.
+type socketWatcher struct {
+	socket *acceptSocket
+	file   *os.File
+	raw    syscall.RawConn
+	quit   chan struct{}
+	once   sync.Once
+}
+
 func newAcceptor() (*acceptor, error) {
-	r, w, err := os.Pipe()
+	return &acceptor{stopCh: make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// setSockets replaces the socket set: the watchers of the old set stop,
+// new ones start (once run has started).
+func (a *acceptor) setSockets(s []*acceptSocket) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sockets = s
+	if a.gate == nil || a.stopped {
+		return
+	}
+	a.restartWatchersLocked()
+}
+
+func (a *acceptor) restartWatchersLocked() {
+	for _, w := range a.watchers {
+		w.stop()
+	}
+	a.watchers = a.watchers[:0]
+	for _, s := range a.sockets {
+		w, err := newSocketWatcher(s)
+		if err != nil {
+			// The descriptor is gone (a socket-set change raced with us):
+			// the next setSockets brings the live set.
+			continue
+		}
+		a.watchers = append(a.watchers, w)
+		a.watching.Add(1)
+		go a.watch(w, a.gate, a.deliver)
+	}
+}
+
+func newSocketWatcher(s *acceptSocket) (*socketWatcher, error) {
+	fd, err := unix.Dup(s.fd)
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.SetNonblock(int(r.Fd()), true); err != nil {
-		r.Close()
-		w.Close()
+	unix.CloseOnExec(fd)
+	// Non-blocking (a flag of the socket itself, shared by every copy):
+	// an accept must answer EAGAIN, never wait in the kernel.
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
-	return &acceptor{wakeR: r, wakeW: w, stopCh: make(chan struct{}), done: make(chan struct{})}, nil
+	f := os.NewFile(uintptr(fd), "listener")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &socketWatcher{socket: s, file: f, raw: raw, quit: make(chan struct{})}, nil
 }
 
-// setSockets replaces the socket set; the poll in progress restarts.
-func (a *acceptor) setSockets(s []*acceptSocket) {
-	a.mu.Lock()
-	a.sockets = s
-	a.mu.Unlock()
-	a.wake()
+// stop ends the watcher: its gate wait and its poller wait both return.
+func (w *socketWatcher) stop() {
+	w.once.Do(func() {
+		close(w.quit)
+		_ = w.file.SetReadDeadline(time.Unix(1, 0))
+	})
 }
 
-func (a *acceptor) wake() { _, _ = a.wakeW.Write([]byte{0}) }
+func (w *socketWatcher) stopping() bool {
+	select {
+	case <-w.quit:
+		return true
+	default:
+		return false
+	}
+}
 
 // stop ends run; the sockets stay open (they are not the acceptor's).
 func (a *acceptor) stop() {
 	a.mu.Lock()
 	a.stopped = true
+	for _, w := range a.watchers {
+		w.stop()
+	}
+	a.watchers = nil
 	a.mu.Unlock()
 	a.once.Do(func() { close(a.stopCh) })
-	a.wake()
 }
 
 // stopAndWait stops the acceptor and waits until a connection it was
@@ -80,87 +155,94 @@ func (a *acceptor) stopAndWait() {
 	}
 }
 
-func (a *acceptor) isStopped() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.stopped
-}
-
 // run accepts until stop: gate blocks until a worker may take a connection
 // and returns the worker and what releases it (ok false: stop); the
 // connection is handed to deliver with them.
 func (a *acceptor) run(gate func(stop <-chan struct{}) (worker int, release func(), ok bool), deliver func(s *acceptSocket, c net.Conn, worker int, release func())) {
 	defer close(a.done)
-	for {
-		worker, release, ok := gate(a.stopCh)
-		if !ok {
-			return
-		}
-		for {
-			if a.isStopped() {
-				release()
-				return
-			}
-			s, c, err := a.acceptOne()
-			if err != nil || c == nil {
-				continue
-			}
-			deliver(s, c, worker, release)
-			break
-		}
+	a.mu.Lock()
+	a.gate, a.deliver = gate, deliver
+	if !a.stopped {
+		a.restartWatchersLocked()
 	}
+	a.mu.Unlock()
+	<-a.stopCh
+	a.watching.Wait()
 }
 
-// acceptOne waits (bounded, so stop is noticed) for a ready socket and
-// accepts one connection from it; nil when none was ready or another
-// process took it.
-func (a *acceptor) acceptOne() (*acceptSocket, net.Conn, error) {
-	a.mu.Lock()
-	sockets := a.sockets
-	a.mu.Unlock()
-	fds := make([]unix.PollFd, 0, len(sockets)+1)
-	fds = append(fds, unix.PollFd{Fd: int32(a.wakeR.Fd()), Events: unix.POLLIN})
-	for _, s := range sockets {
-		fds = append(fds, unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN})
-	}
-	n, err := unix.Poll(fds, 1000)
-	if err != nil {
-		if errors.Is(err, unix.EINTR) {
-			return nil, nil, nil
+// watch accepts from one socket until its watcher stops.
+func (a *acceptor) watch(w *socketWatcher, gate func(stop <-chan struct{}) (int, func(), bool), deliver func(*acceptSocket, net.Conn, int, func())) {
+	defer a.watching.Done()
+	defer w.file.Close()
+	for !w.stopping() {
+		nfd, worker, release, err := w.acceptOne(gate)
+		if errors.Is(err, errGateClosed) || (err != nil && w.stopping()) {
+			return
 		}
-		time.Sleep(10 * time.Millisecond) // a closed fd in a race with setSockets
-		return nil, nil, err
-	}
-	if n == 0 {
-		return nil, nil, nil
-	}
-	if fds[0].Revents != 0 {
-		var buf [64]byte
-		_, _ = unix.Read(int(a.wakeR.Fd()), buf[:])
-	}
-	for i, s := range sockets {
-		if ev := fds[i+1].Revents; ev&(unix.POLLNVAL|unix.POLLERR) != 0 {
-			// Closed under us by a socket-set change: wait for the new set
-			// rather than spin.
+		if err != nil {
+			// EMFILE and the like: the connection stays queued; try again
+			// shortly rather than spin.
 			time.Sleep(10 * time.Millisecond)
 			continue
-		}
-		if fds[i+1].Revents&unix.POLLIN == 0 {
-			continue
-		}
-		nfd, _, err := unix.Accept4(s.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		if err != nil {
-			continue // EAGAIN: another process took it
 		}
 		f := os.NewFile(uintptr(nfd), "client")
 		c, err := net.FileConn(f)
 		f.Close()
 		if err != nil {
-			return nil, nil, err
+			release()
+			continue
 		}
-		return s, c, nil
+		// Delivered even if the watcher is stopping meanwhile: the
+		// client is connected, and a closing server answers it properly.
+		deliver(w.socket, c, worker, release)
 	}
-	return nil, nil, nil
+}
+
+// errGateClosed: the gate gave no worker (the child or this watcher is
+// stopping).
+var errGateClosed = errors.New("accept: no more workers")
+
+// acceptOne returns an accepted descriptor with the worker it holds. It
+// tries the accept first and waits for the socket only after EAGAIN: the
+// poller reports a socket's readiness as an edge, and a connection queued
+// before the wait began would raise none.
+func (w *socketWatcher) acceptOne(gate func(stop <-chan struct{}) (int, func(), bool)) (nfd, worker int, release func(), err error) {
+	nfd = -1
+	var acceptErr error
+	waitErr := w.raw.Read(func(fd uintptr) bool {
+		var ok bool
+		worker, release, ok = gate(w.quit)
+		if !ok {
+			return true
+		}
+		for {
+			n, _, e := unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			switch {
+			case e == nil:
+				nfd = n
+				return true
+			case errors.Is(e, unix.EINTR), errors.Is(e, unix.ECONNABORTED):
+				continue
+			}
+			release()
+			release = nil
+			if errors.Is(e, unix.EAGAIN) {
+				return false // another process took it, or none yet: wait
+			}
+			acceptErr = e
+			return true
+		}
+	})
+	if nfd >= 0 {
+		return nfd, worker, release, nil
+	}
+	if waitErr != nil {
+		return -1, 0, nil, waitErr
+	}
+	if acceptErr != nil {
+		return -1, 0, nil, acceptErr
+	}
+	return -1, 0, nil, errGateClosed
 }
 
 // connListener is a net.Listener fed by the acceptor: what net/http's
