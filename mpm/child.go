@@ -244,7 +244,9 @@ func rebuildGeneration(spec *childSpec) (*phases.Lifecycle, *config.Config, erro
 }
 
 // nameProcess gives the child the master's command name: it was started
-// through /proc/self/exe, so ps, pgrep and killall would see "exe".
+// through /proc/self/exe, so ps, pgrep and killall would see "exe". Every
+// thread the runtime has started so far is renamed too (threads made later
+// inherit the name), so top -H and perf show it as well.
 func nameProcess() {
 	exe, err := os.Executable()
 	if err != nil {
@@ -255,4 +257,8 @@ func nameProcess() {
 		name = name[:15] // TASK_COMM_LEN
 	}
 	_ = os.WriteFile(fmt.Sprintf("/proc/self/task/%d/comm", os.Getpid()), []byte(name), 0)
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, t := range tasks {
+		_ = os.WriteFile("/proc/self/task/"+t.Name()+"/comm", []byte(name), 0)
+	}
 }

@@ -585,10 +585,17 @@ func TestKillNine(t *testing.T) {
 	m := startMaster(t, root, port)
 	kids := m.waitChildren(2, 5*time.Second)
 	// Children carry the binary's name (they are started through
-	// /proc/self/exe), so ps -C, pgrep and killall find them.
+	// /proc/self/exe), so ps -C, pgrep and killall find them; their
+	// threads too (top -H, perf).
 	for _, k := range kids {
 		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", k)); strings.TrimSpace(string(b)) != filepath.Base(binary) {
 			t.Errorf("child %d is named %q, want %q", k, strings.TrimSpace(string(b)), filepath.Base(binary))
+		}
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/comm", k))
+		for _, task := range tasks {
+			if b, _ := os.ReadFile(task); strings.TrimSpace(string(b)) != filepath.Base(binary) {
+				t.Errorf("%s is %q, want %q", task, strings.TrimSpace(string(b)), filepath.Base(binary))
+			}
 		}
 	}
 	if err := syscall.Kill(kids[0], syscall.SIGKILL); err != nil {
