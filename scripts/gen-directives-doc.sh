@@ -73,9 +73,8 @@ page is that output for the standard build, as a table. Regenerate it with
 Every directive listed is accepted and validated by `httpdg -t` (arguments,
 context, values, referenced files, named Go handlers, Lua scripts
 compiled); "not yet" means its module does not yet declare its run-time
-behaviour built, mostly because the part of httpdg that would act on it
-(the reverse proxy, Lua filters
-and shared dicts) is not built yet. Read-time
+behaviour built, because the part of httpdg that would act on it is not
+built yet (the README lists those parts). Read-time
 directives (`Include`, `Define`, `<IfModule>`, ...) are fully built: they
 act while the config is read. The column is each directive's `Built` flag,
 as `-L` prints it.
