@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/httpdg/httpdg/config"
@@ -56,17 +57,18 @@ func init() {
 		d("SSLCertificateChainFile", config.Take1, srv, "intermediate CA certificates sent along with the server's ('/path/to/file', PEM)", sslCertificateChainFile),
 		d("SSLProtocol", config.RawArgs, srv, "the TLS versions to enable or disable ('[+-]all|TLSv1|TLSv1.1|TLSv1.2|TLSv1.3 ...')", sslProtocol),
 		d("SSLCipherSuite", config.Take12, config.AnyContext, "the permitted ciphers as an OpenSSL cipher string, optionally after a protocol (SSL or TLSv1.3)", sslCipherSuite),
-		d("SSLHonorCipherOrder", config.Flag, srv, "whether the server's cipher order wins over the client's", func(c *config.Cmd) error {
+		d("SSLHonorCipherOrder", config.Flag, srv, "accepted; the permitted suites are SSLCipherSuite's, their order is always Go's (crypto/tls ignores a server order)", func(c *config.Cmd) error {
 			v := c.Flag()
 			ServerOf(c.Server).HonorCipherOrder = &v
 			return nil
 		}),
 	}
-	// Served by the TLS listeners (runtime.go); cipher choices are not
-	// applied yet (Go's own defaults are used).
-	built := map[string]bool{"SSLEngine": true, "SSLCertificateFile": true, "SSLCertificateKeyFile": true, "SSLCertificateChainFile": true, "SSLProtocol": true}
+	// All served by the TLS listeners (runtime.go). SSLCipherSuite sets
+	// the TLS 1.0-1.2 suites (not the TLS 1.3 ones, nor per directory:
+	// warned when configured); SSLHonorCipherOrder is accepted with Go's
+	// meaning: the order is always Go's (see doc.go).
 	for _, d := range directives {
-		d.Built = built[d.Name]
+		d.Built = true
 	}
 	phases.RegisterModule(&phases.Module{Name: ModuleName, Source: "mod_ssl.c", RegisterHooks: registerHooks, Directives: directives})
 }
@@ -294,6 +296,9 @@ func sslProtocol(c *config.Cmd) error {
 	return nil
 }
 
+// goTLS13Ciphers are the TLS 1.3 suites Go's server always enables.
+var goTLS13Ciphers = []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
+
 var tls13Ciphers = []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"}
 
 // sslCipherSuite handles "SSLCipherSuite [SSL|TLSv1.3] cipher-string".
@@ -304,10 +309,18 @@ func sslCipherSuite(c *config.Cmd) error {
 	}
 	switch proto {
 	case "SSL":
-		if err := checkCipherString(spec); err != nil {
+		cs, err := EvalCipherString(spec)
+		if err != nil {
 			return err
 		}
+		if len(cs.NotInGo) > 0 {
+			c.Warn("SSLCipherSuite: %s: not implemented by Go's TLS, ignored", strings.Join(cs.NotInGo, ", "))
+		}
+		if len(cs.Insecure) > 0 {
+			c.Warn("SSLCipherSuite: %s: enabled, but insecure (Go's tls.InsecureCipherSuites)", strings.Join(cs.Insecure, ", "))
+		}
 		if c.Section != nil {
+			c.Warn("SSLCipherSuite in a directory context is not applied: it needs a TLS renegotiation, which Go's TLS server does not do")
 			SectionOf(c.Section).CipherSuite = spec
 		} else {
 			ServerOf(c.Server).CipherSuite = spec
@@ -324,6 +337,15 @@ func sslCipherSuite(c *config.Cmd) error {
 			if !known {
 				return fmt.Errorf("SSLCipherSuite: '%s' is not a TLSv1.3 cipher suite (%s)", name, strings.Join(tls13Ciphers, ", "))
 			}
+		}
+		var kept []string
+		for _, name := range goTLS13Ciphers {
+			if !slices.Contains(strings.Split(spec, ":"), name) {
+				kept = append(kept, name)
+			}
+		}
+		if len(kept) > 0 {
+			c.Warn("SSLCipherSuite TLSv1.3: Go's TLS does not let a server choose its TLS 1.3 cipher suites; %s stay enabled for TLS 1.3 handshakes", strings.Join(kept, ", "))
 		}
 		ServerOf(c.Server).TLS13CipherSuite = spec
 	default:
