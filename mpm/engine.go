@@ -325,14 +325,26 @@ func headerBudget(cs phases.ConnSettings) int {
 // tlsConfig serves port's TLS with the configuration of the generation
 // current at each handshake, so a restart's new certificates apply to new
 // connections on the same socket. ALPN offers h2 when Protocols has it.
+// The port's configuration may choose one per client itself (its
+// GetConfigForClient: the virtual host's SSLCipherSuite under SNI).
 func (e *engine) tlsConfig(port int) *tls.Config {
-	return &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	return &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		g := e.gen.Load()
 		base := g.server.TLS[port]
 		if base == nil {
 			return nil, fmt.Errorf("no TLS configuration for port %d in generation %d", port, g.server.Process.Generation)
 		}
+		if choose := base.GetConfigForClient; choose != nil {
+			chosen, err := choose(hello)
+			if err != nil {
+				return nil, err
+			}
+			if chosen != nil {
+				base = chosen
+			}
+		}
 		c := base.Clone()
+		c.GetConfigForClient = nil
 		c.NextProtos = nil
 		for _, p := range g.server.Conn.Protocols {
 			if p == "h2" {

@@ -119,8 +119,8 @@ type tlsServer struct {
 // servers on the port have the same set, cfg has that set. When they
 // differ, SNI picks the server (its ServerName or ServerAlias, else the
 // first server on the port): cfg.GetConfigForClient returns a config with
-// that server's set, and, for a caller that serves cfg itself (the MPM
-// clones it per handshake), cfg offers the union of the sets and
+// that server's set (the MPM runs each handshake on it), and, for a caller
+// that serves cfg itself, cfg offers the union of the sets and
 // VerifyConnection refuses a handshake whose suite is not in the SNI
 // server's set.
 func applyCipherSuites(cfg *tls.Config, srvs []*config.Server, main *config.Server) error {

@@ -147,6 +147,22 @@ func TestHTTPSCipherSuite(t *testing.T) {
 			t.Errorf("%s offering %s: %v", c.sni, tls.CipherSuiteName(c.suite), err)
 		}
 	}
+	// A client offering suites of both servers' sets agrees on the SNI
+	// server's, as with Apache: the handshake runs on that server's own
+	// configuration, not on the port's union of sets (where Go would
+	// prefer AES-128 and b.test would have to refuse it).
+	for sni, want := range map[string]uint16{"a.test": aes128, "b.test": aes256} {
+		conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{ServerName: sni, RootCAs: pool,
+			MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{aes128, aes256, chacha}})
+		if err != nil {
+			t.Errorf("%s offering all three: %v", sni, err)
+			continue
+		}
+		if got := conn.ConnectionState().CipherSuite; got != want {
+			t.Errorf("%s offering all three: agreed on %s, want %s", sni, tls.CipherSuiteName(got), tls.CipherSuiteName(want))
+		}
+		conn.Close()
+	}
 	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{ServerName: "a.test", RootCAs: pool, MinVersion: tls.VersionTLS13})
 	if err != nil {
 		t.Fatalf("TLS 1.3: %v", err)
