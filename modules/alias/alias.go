@@ -79,7 +79,8 @@ func dirOf(cmd *config.Cmd) *DirSettings {
 
 func init() {
 	d := func(name string, form config.ArgForm, ctx config.Context, help string, h func(*config.Cmd) error) *config.Directive {
-		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h, Built: name != "ScriptAlias" && name != "ScriptAliasMatch"}
+		// ScriptAlias* run scripts through cgi_module (modules/cgi).
+		return &config.Directive{Name: name, Form: form, Contexts: ctx, Help: help, Handler: h, Built: true}
 	}
 	srvDir := config.ServerVhost | config.InDirectory | config.InLocation | config.InFiles
 	all := config.AnyContext

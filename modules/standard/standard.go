@@ -6,6 +6,7 @@ import (
 	_ "github.com/httpdg/httpdg/modules/alias"
 	_ "github.com/httpdg/httpdg/modules/authbasic"
 	_ "github.com/httpdg/httpdg/modules/authz"
+	_ "github.com/httpdg/httpdg/modules/cgi"
 	_ "github.com/httpdg/httpdg/modules/core"
 	_ "github.com/httpdg/httpdg/modules/dir"
 	_ "github.com/httpdg/httpdg/modules/echo"
