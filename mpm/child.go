@@ -18,6 +18,8 @@ import (
 	"github.com/httpdg/httpdg/modules/core"
 	"github.com/httpdg/httpdg/mpm/scoreboard"
 	"github.com/httpdg/httpdg/phases"
+
+	"golang.org/x/sys/unix"
 )
 
 // ChildEnv is the environment variable that makes the binary a child of a
@@ -91,6 +93,7 @@ func RunChild() int {
 		}()
 	}
 	nameProcess()
+	closeInheritedOnExec()
 	status := os.NewFile(uintptr(spec.StatusFD), "status")
 	life := os.NewFile(uintptr(spec.LifeFD), "life")
 	lc, cfg, err := rebuildGeneration(spec)
@@ -241,6 +244,25 @@ func rebuildGeneration(spec *childSpec) (*phases.Lifecycle, *config.Config, erro
 	err = lc.RunChildGeneration(phases.ChildGeneration{Config: cfg, RestartCount: spec.RestartCount,
 		Generation: spec.Generation, Files: phases.InheritedFiles(files)})
 	return lc, cfg, err
+}
+
+// closeInheritedOnExec marks every descriptor the child inherited from the
+// master (listening sockets, the scoreboard, its status and life pipes,
+// log files, the config snapshot) close-on-exec, so that a program a
+// module starts (a CGI script, a Lua io.popen) gets none of them: one
+// holding the status pipe would keep the master from seeing the child end.
+// Go's exec.Cmd hands a program the files it is given by dup2, which this
+// does not affect.
+func closeInheritedOnExec() {
+	names, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range names {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
 
 // nameProcess gives the child the master's command name: it was started

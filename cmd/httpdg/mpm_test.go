@@ -591,6 +591,26 @@ func TestKillNine(t *testing.T) {
 		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", k)); strings.TrimSpace(string(b)) != filepath.Base(binary) {
 			t.Errorf("child %d is named %q, want %q", k, strings.TrimSpace(string(b)), filepath.Base(binary))
 		}
+		// No descriptor inherited from the master leaks into a program a
+		// child starts (CGI, io.popen): all are close-on-exec.
+		fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fdinfo/*", k))
+		for _, info := range fds {
+			fd, _ := strconv.Atoi(filepath.Base(info))
+			b, err := os.ReadFile(info)
+			if err != nil || fd < 3 {
+				continue
+			}
+			var flags int64
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "flags:"); ok {
+					flags, _ = strconv.ParseInt(strings.TrimSpace(v), 8, 64)
+				}
+			}
+			if flags&syscall.O_CLOEXEC == 0 {
+				target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", k, fd))
+				t.Errorf("child %d: fd %d (%s) is not close-on-exec (flags %o)", k, fd, target, flags)
+			}
+		}
 		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/comm", k))
 		for _, task := range tasks {
 			if b, _ := os.ReadFile(task); strings.TrimSpace(string(b)) != filepath.Base(binary) {
