@@ -178,7 +178,7 @@ func handler(r *phases.Request) (phases.Status, error) {
 	if r.Method == http.MethodOptions {
 		// Apache declines and its default handler answers with the
 		// methods a script takes.
-		r.HeadersOut.Set("Allow", allow(r))
+		r.HeadersOut.Set("Allow", core.DefaultAllow(r))
 		r.HeadersOut.Set("Content-Length", "0")
 		r.Output.WriteHeader(http.StatusOK)
 		return phases.OK, nil
@@ -238,22 +238,6 @@ func execCGI(r *phases.Request) bool {
 		}
 	}
 	return on
-}
-
-// allow is the Allow header Apache's default handler sends for a script's
-// OPTIONS: GET, POST, OPTIONS, HEAD, and TRACE unless TraceEnable is off.
-func allow(r *phases.Request) string {
-	te := ""
-	if r.Vhost != nil {
-		te = core.ServerOf(r.Vhost).TraceEnable
-	}
-	if te == "" && r.Server != nil && r.Server.Main != nil {
-		te = core.ServerOf(r.Server.Main).TraceEnable
-	}
-	if strings.EqualFold(te, "off") {
-		return "GET,POST,OPTIONS,HEAD"
-	}
-	return "GET,POST,OPTIONS,HEAD,TRACE"
 }
 
 // scriptName is the script's file name as Apache's messages about its

@@ -116,3 +116,20 @@ func traceHandler(r *phases.Request) (phases.Status, error) {
 	}
 	return phases.OK, nil
 }
+
+// DefaultAllow is the Allow header Apache's default handler sends (a
+// static file's or a CGI script's OPTIONS, a 405): "GET,POST,OPTIONS,HEAD"
+// and TRACE unless TraceEnable is off for the request's server.
+func DefaultAllow(r *phases.Request) string {
+	te := ""
+	if r.Vhost != nil {
+		te = ServerOf(r.Vhost).TraceEnable
+	}
+	if te == "" && r.Server != nil && r.Server.Main != nil {
+		te = ServerOf(r.Server.Main).TraceEnable
+	}
+	if strings.EqualFold(te, "off") {
+		return "GET,POST,OPTIONS,HEAD"
+	}
+	return "GET,POST,OPTIONS,HEAD,TRACE"
+}

@@ -121,22 +121,6 @@ var knownMethods = map[string]bool{
 	"MKWORKSPACE": true, "MKACTIVITY": true, "BASELINE-CONTROL": true, "MERGE": true,
 }
 
-// allow is the Allow header of the default handler: Apache's
-// "GET,POST,OPTIONS,HEAD" and TRACE unless TraceEnable is off.
-func allow(r *phases.Request) string {
-	te := ""
-	if r.Vhost != nil {
-		te = core.ServerOf(r.Vhost).TraceEnable
-	}
-	if te == "" && r.Server != nil && r.Server.Main != nil {
-		te = core.ServerOf(r.Server.Main).TraceEnable
-	}
-	if strings.EqualFold(te, "off") {
-		return "GET,POST,OPTIONS,HEAD"
-	}
-	return "GET,POST,OPTIONS,HEAD,TRACE"
-}
-
 // handler is Apache's default_handler plus mod_autoindex for directories.
 func (m *module) handler(r *phases.Request) (phases.Status, error) {
 	if r.Handler != "" && !strings.EqualFold(r.Handler, "default-handler") {
@@ -157,13 +141,13 @@ func (m *module) handler(r *phases.Request) (phases.Status, error) {
 		// OPTIONS * asks about the server, not a resource: Apache answers
 		// without an Allow.
 		if r.URI != "*" {
-			r.HeadersOut.Set("Allow", allow(r))
+			r.HeadersOut.Set("Allow", core.DefaultAllow(r))
 		}
 		r.HeadersOut.Set("Content-Length", "0")
 		r.Output.WriteHeader(http.StatusOK)
 		return phases.OK, nil
 	default:
-		r.ErrHeadersOut.Set("Allow", allow(r))
+		r.ErrHeadersOut.Set("Allow", core.DefaultAllow(r))
 		if !knownMethods[r.Method] {
 			logf(r, "info", "Invalid method in request %s", r.TheRequest)
 			return http.StatusNotImplemented, nil
