@@ -45,6 +45,9 @@ func newGeneration(server *phases.Server, hooks *phases.RequestHooks, pchild *ph
 		limit = replayBytesPrefork
 	}
 	g := &generation{server: server, hooks: hooks, pchild: pchild, replays: newReplayCache(limit)}
+	if pchild != nil {
+		pchild.CleanupRegister("replays", func() error { g.replays.close(); return nil })
+	}
 	if server.Config != nil {
 		g.banner = core.ServerBanner(server.Config)
 		g.bannerValues = []string{g.banner}
@@ -619,7 +622,7 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		slot.eligible = true
 		slot.key = replayKeyOf(req, conn)
 		if p := g.replays.get(slot.key); p != nil {
-			if p.Unchanged() {
+			if g.replays.unchanged(p, start) {
 				slot.entry = p
 			} else {
 				g.replays.drop(slot.key, p)

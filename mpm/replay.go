@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/httpdg/httpdg/mpm/http1"
 	"github.com/httpdg/httpdg/phases"
@@ -38,6 +39,8 @@ type replayEntry struct {
 	*phases.Replay
 	theRequest string
 	head       *preparedHead // nil: built from the maps each time
+	// check is the entry's standing with the cache's file watch.
+	check fileCheck
 }
 
 // preparedHead is a replay's head rendered once (mpm/http1's
@@ -93,10 +96,26 @@ type replayCache struct {
 	entries map[replayKey]*replayEntry
 	bytes   int64
 	limit   int64
+	// changes tells when replayed files may have changed (nil: inotify
+	// unavailable, every replay stats its file).
+	changes *fileChanges
 }
 
 func newReplayCache(limit int64) *replayCache {
-	return &replayCache{entries: map[replayKey]*replayEntry{}, limit: limit}
+	return &replayCache{entries: map[replayKey]*replayEntry{}, limit: limit, changes: newFileChanges()}
+}
+
+// close releases the file watch (the generation is over).
+func (c *replayCache) close() { c.changes.close() }
+
+// unchanged tells whether p's file is still the one its answer was made
+// from at now: without a stat while the file watch has seen no change
+// since p was last checked, else by a stat (filechange.go).
+func (c *replayCache) unchanged(p *replayEntry, now time.Time) bool {
+	if c.changes != nil && c.changes.valid(&p.check, now) {
+		return true
+	}
+	return c.changes.check(&p.check, p.Filename(), p.Unchanged, now)
 }
 
 func (c *replayCache) get(k replayKey) *replayEntry {

@@ -390,3 +390,43 @@ func TestReplaysUnderConcurrentChanges(t *testing.T) {
 		t.Fatal("no replays happened")
 	}
 }
+
+// A deploy that switches a symbolic link above the document root (root/
+// current -> releases/N) is seen by the very next request, though armed
+// replays make no stat (filechange.go), and so is a file edited in place.
+func TestReplaysFollowDeploys(t *testing.T) {
+	v1, v2, v3 := strings.Repeat("1", 3000), strings.Repeat("2", 3001), strings.Repeat("3", 2999)
+	h, root := newTestHandler(t, map[string]string{"releases/1/f.html": v1, "releases/2/f.html": v2}, "DocumentRoot current", "AddType text/html .html")
+	if err := os.Symlink("releases/1", filepath.Join(root, "current")); err != nil {
+		t.Fatal(err)
+	}
+	waitSettled(t, filepath.Join(root, "releases/1/f.html"))
+	untilReplayed(t, h, "GET", "/f.html")
+	before := mpm.ReplaysForTest(h)
+	for i := 0; i < 20; i++ {
+		if a := serve(h, "GET", "/f.html", nil); a.body != v1 {
+			t.Fatalf("before the switch: %d bytes", len(a.body))
+		}
+	}
+	if mpm.ReplaysForTest(h)-before != 20 {
+		t.Fatalf("%d of 20 requests replayed before the switch", mpm.ReplaysForTest(h)-before)
+	}
+	tmp := filepath.Join(root, "current.new")
+	if err := os.Symlink("releases/2", tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(root, "current")); err != nil {
+		t.Fatal(err)
+	}
+	if a := serve(h, "GET", "/f.html", nil); a.body != v2 || a.header.Get("Content-Length") != "3001" {
+		t.Fatalf("after the switch: %d bytes, Content-Length %s", len(a.body), a.header.Get("Content-Length"))
+	}
+	waitSettled(t, filepath.Join(root, "releases/2/f.html"))
+	untilReplayed(t, h, "GET", "/f.html")
+	if err := os.WriteFile(filepath.Join(root, "releases/2/f.html"), []byte(v3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if a := serve(h, "GET", "/f.html", nil); a.body != v3 {
+		t.Fatalf("after an edit in place: %d bytes", len(a.body))
+	}
+}

@@ -104,6 +104,9 @@ func (r *Request) Replayable() (*Replay, bool) {
 	}, true
 }
 
+// Filename is the file the answer was made from.
+func (p *Replay) Filename() string { return p.filename }
+
 // Unchanged stats the file and reports whether it still has the identity
 // the answer was made with.
 func (p *Replay) Unchanged() bool {
