@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/httpdg/httpdg/mpm/http1"
@@ -96,26 +97,46 @@ type replayCache struct {
 	entries map[replayKey]*replayEntry
 	bytes   int64
 	limit   int64
+
 	// changes tells when replayed files may have changed (nil: inotify
-	// unavailable, every replay stats its file).
-	changes *fileChanges
+	// unavailable, every replay stats its file). It is made at the first
+	// replay, so that a child that replays nothing holds no inotify
+	// instance (a user has 128 by default).
+	changesOnce sync.Once
+	changes     *fileChanges
+	closed      atomic.Bool
 }
 
 func newReplayCache(limit int64) *replayCache {
-	return &replayCache{entries: map[replayKey]*replayEntry{}, limit: limit, changes: newFileChanges()}
+	return &replayCache{entries: map[replayKey]*replayEntry{}, limit: limit}
+}
+
+// watch returns the file watch, made on first use (nil: none).
+func (c *replayCache) watch() *fileChanges {
+	c.changesOnce.Do(func() {
+		if !c.closed.Load() {
+			c.changes = newFileChanges()
+		}
+	})
+	return c.changes
 }
 
 // close releases the file watch (the generation is over).
-func (c *replayCache) close() { c.changes.close() }
+func (c *replayCache) close() {
+	c.closed.Store(true)
+	c.changesOnce.Do(func() {}) // none made from now on
+	c.changes.close()
+}
 
 // unchanged tells whether p's file is still the one its answer was made
 // from at now: without a stat while the file watch has seen no change
 // since p was last checked, else by a stat (filechange.go).
 func (c *replayCache) unchanged(p *replayEntry, now time.Time) bool {
-	if c.changes != nil && c.changes.valid(&p.check, now) {
+	w := c.watch()
+	if w != nil && w.valid(&p.check, now) {
 		return true
 	}
-	return c.changes.check(&p.check, p.Filename(), p.Unchanged, now)
+	return w.check(&p.check, p.Filename(), p.Unchanged, now)
 }
 
 func (c *replayCache) get(k replayKey) *replayEntry {
