@@ -159,15 +159,15 @@ func (c *fileChanges) check(fc *fileCheck, name string, unchanged func() bool, n
 	if c == nil {
 		return unchanged()
 	}
-	if e := fc.epoch.Load(); e != 0 && now.UnixNano()-fc.checkedAt.Load() > int64(fileCheckInterval) {
-		// Armed, only too long ago: the watches are in place, a stat
-		// refreshes it.
-		before := c.current()
+	if e := fc.epoch.Load(); e != 0 && now.UnixNano()-fc.checkedAt.Load() > int64(fileCheckInterval) && c.current() == e {
+		// Armed, only too long ago, and nothing changed since: the
+		// watches are in place, a stat refreshes it. (After a change
+		// it is armed again below.)
 		if !unchanged() {
 			fc.epoch.Store(0)
 			return false
 		}
-		if before == e && c.current() == e {
+		if c.current() == e {
 			fc.checkedAt.Store(now.UnixNano())
 		}
 		return true

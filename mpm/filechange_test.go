@@ -114,6 +114,21 @@ func TestArmedReplayNeedsNoStat(t *testing.T) {
 	if !c.check(fc, name, s.unchanged, later) || s.stats != stats+1 {
 		t.Fatalf("the interval's check: %d stats, want 1", s.stats-stats)
 	}
+	// A change elsewhere in the directory after that long sends the
+	// replay to a stat, which arms it again.
+	for attempt := 0; ; attempt++ {
+		writeFile(t, filepath.Join(filepath.Dir(name), "other"), "x")
+		later := time.Now().Add(3*fileCheckInterval + time.Duration(attempt)*armRetryInterval)
+		if !c.check(fc, name, s.unchanged, later) {
+			t.Fatal("the file changed?")
+		}
+		if c.valid(fc, later) {
+			break
+		}
+		if attempt == 20 {
+			t.Fatal("not armed again after a change in its directory")
+		}
+	}
 }
 
 // Every change that alters what a stat of the name returns invalidates
