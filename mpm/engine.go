@@ -590,7 +590,7 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if t, ok := req.Context().Value(connKey{}).(*connState); ok && t.timed != nil {
 		bound = t.timed.worker
 	}
-	worker, release, ok := e.workers.requestWorker(bound)
+	worker, ok := e.workers.requestWorker(bound)
 	if !ok {
 		// The child is stopping: no worker will come.
 		w.Header().Set("Connection", "close")
@@ -598,7 +598,7 @@ func (e *engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	defer release()
+	defer e.workers.releaseRequestWorker(worker)
 	conn, cpool := e.connection(req, g)
 	host := hostWithoutPort(req.Host)
 	// net/http moves Host into req.Host; Apache keeps it in headers_in

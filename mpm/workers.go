@@ -107,16 +107,26 @@ func (w *workers) connGate(stop <-chan struct{}) (worker int, release func(), ok
 }
 
 // requestWorker returns the worker a request runs on: the connection's
-// (bound) or, for event, a free one taken for the request; release gives
-// it back. ok is false when the child is stopping.
-func (w *workers) requestWorker(bound int) (worker int, release func(), ok bool) {
+// (bound) or, for event, a free one taken for the request, to be given
+// back with releaseRequestWorker. ok is false when the child is stopping.
+func (w *workers) requestWorker(bound int) (worker int, ok bool) {
 	if !w.perRequest {
-		return bound, func() {}, true
+		return bound, true
 	}
 	select {
 	case i := <-w.free:
-		return i, func() { w.setState(i, scoreboard.Idle); w.free <- i }, true
+		return i, true
 	case <-w.closed:
-		return -1, nil, false
+		return -1, false
 	}
+}
+
+// releaseRequestWorker gives back what requestWorker took (a method, not
+// a returned closure: no allocation per request).
+func (w *workers) releaseRequestWorker(i int) {
+	if !w.perRequest {
+		return
+	}
+	w.setState(i, scoreboard.Idle)
+	w.free <- i
 }

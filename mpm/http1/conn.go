@@ -56,7 +56,7 @@ type conn struct {
 	vals      []string // backing store of reqHeader's one-value slices
 	body      body
 	res       response
-	cancelReq context.CancelFunc
+	reqCtx    *requestContext // the request being served's
 	// reqTime is when the current request head arrived (the Date of
 	// its response, as Apache's r->request_time).
 	reqTime time.Time
@@ -145,8 +145,8 @@ func (c *conn) writeConn(p []byte) error {
 	}
 	if _, err := c.rwc.Write(p); err != nil {
 		c.werr = err
-		if c.cancelReq != nil {
-			c.cancelReq()
+		if c.reqCtx != nil {
+			c.reqCtx.cancel(context.Canceled)
 		}
 		return err
 	}
@@ -249,8 +249,8 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 // serveRequest runs the handler for the request just read and finishes
 // its response. It reports whether the connection is kept for another.
 func (c *conn) serveRequest() bool {
-	ctx, cancel := context.WithCancel(c.ctx)
-	c.cancelReq = cancel
+	ctx := newRequestContext(c.ctx)
+	c.reqCtx = ctx
 	// http.Request's context can only be set through WithContext, which
 	// copies; the copy does not escape, so the reused request is updated
 	// in place without an allocation.
@@ -258,8 +258,8 @@ func (c *conn) serveRequest() bool {
 	w := &c.res
 	w.reset(&c.req)
 	c.srv.handler().ServeHTTP(w, &c.req)
-	cancel()
-	c.cancelReq = nil
+	ctx.cancel(context.Canceled)
+	c.reqCtx = nil
 	if c.hijacked {
 		return false
 	}
@@ -276,9 +276,9 @@ func (c *conn) finish() {
 		buf = buf[:runtime.Stack(buf, false)]
 		c.srv.logf("http1: panic serving %v: %v\n%s", c.remoteAddr, err, buf)
 	}
-	if c.cancelReq != nil {
-		c.cancelReq()
-		c.cancelReq = nil
+	if c.reqCtx != nil {
+		c.reqCtx.cancel(context.Canceled)
+		c.reqCtx = nil
 	}
 	if c.hijacked {
 		if c.wbuf != nil { // flushed by Hijack
