@@ -40,11 +40,14 @@ type generation struct {
 // newGeneration returns the generation serving with server, hooks and
 // pchild.
 func newGeneration(server *phases.Server, hooks *phases.RequestHooks, pchild *phases.Pool) *generation {
-	limit := int64(replayBytes)
+	limit, watch := int64(replayBytes), true
 	if server.Config != nil && server.Config.MPM == "prefork" {
-		limit = replayBytesPrefork
+		// Many processes: less memory each, and no inotify instance
+		// each (a user has 128 by default, shared with the user's other
+		// programs); prefork's replays keep their stat.
+		limit, watch = replayBytesPrefork, false
 	}
-	g := &generation{server: server, hooks: hooks, pchild: pchild, replays: newReplayCache(limit)}
+	g := &generation{server: server, hooks: hooks, pchild: pchild, replays: newReplayCache(limit, watch)}
 	if pchild != nil {
 		pchild.CleanupRegister("replays", func() error { g.replays.close(); return nil })
 	}

@@ -6,6 +6,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/httpdg/httpdg/config"
+	"github.com/httpdg/httpdg/phases"
 )
 
 // statCheck is a replay's stat check for name as it is now, counting the
@@ -298,5 +301,19 @@ func TestWatchRestartsPastItsBound(t *testing.T) {
 	}
 	if c.valid(fc, time.Now()) {
 		t.Fatal("a replay armed on the old instance is still valid")
+	}
+}
+
+func TestPreforkReplaysTakeNoInotifyInstance(t *testing.T) {
+	for _, mpmName := range []string{"prefork", "event"} {
+		g := newGeneration(&phases.Server{Config: &config.Config{MPM: mpmName}}, nil, nil)
+		w := g.replays.watch()
+		if mpmName == "prefork" && w != nil {
+			t.Fatal("a prefork child took an inotify instance")
+		}
+		if mpmName == "event" && w == nil && newFileChanges() != nil {
+			t.Fatal("an event child took no inotify instance")
+		}
+		g.replays.close()
 	}
 }

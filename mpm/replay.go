@@ -99,16 +99,22 @@ type replayCache struct {
 	limit   int64
 
 	// changes tells when replayed files may have changed (nil: inotify
-	// unavailable, every replay stats its file). It is made at the first
-	// replay, so that a child that replays nothing holds no inotify
-	// instance (a user has 128 by default).
+	// unavailable or not wanted, every replay stats its file). It is
+	// made at the first replay, so that a child that replays nothing
+	// holds no inotify instance (a user has 128 by default).
 	changesOnce sync.Once
 	changes     *fileChanges
 	closed      atomic.Bool
 }
 
-func newReplayCache(limit int64) *replayCache {
-	return &replayCache{entries: map[replayKey]*replayEntry{}, limit: limit}
+// newReplayCache returns a cache holding limit bytes of bodies; watch
+// says whether its replays may go without a stat (filechange.go).
+func newReplayCache(limit int64, watch bool) *replayCache {
+	c := &replayCache{entries: map[replayKey]*replayEntry{}, limit: limit}
+	if !watch {
+		c.closed.Store(true)
+	}
+	return c
 }
 
 // watch returns the file watch, made on first use (nil: none).
