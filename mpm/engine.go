@@ -412,17 +412,38 @@ func (e *engine) stopAccepting() {
 	}
 }
 
+// drainIdleCut: while draining, a plain-HTTP keep-alive connection that
+// has waited this long for its next request is closed (SPEC §9: idle
+// keep-alive connections of the old generation are closed at once). A
+// client sending request after request is never idle that long, so the
+// drain does not cut it between two requests: its next answer says
+// Connection: close.
+const drainIdleCut = 250 * time.Millisecond
+
+// idleCutter is mpm/http1's Server.
+type idleCutter interface{ CutIdle(time.Duration) }
+
 // drain is a graceful finish: no new connections, every response from now
-// on closes its connection, idle keep-alive connections close when their
-// KeepAliveTimeout runs out (closing them at once could cut a request the
-// client is sending). It returns when no connection is left, or at the
+// on closes its connection, idle keep-alive connections are closed
+// (drainIdleCut). It returns when no connection is left, or at the
 // deadline, when the rest are closed.
 func (e *engine) drain(deadline time.Time) {
 	e.draining.Store(true)
 	e.stopAccepting()
+	e.mu.Lock()
+	var cutters []idleCutter
+	for _, l := range e.listeners {
+		if c, ok := l.srv.(idleCutter); ok {
+			cutters = append(cutters, c)
+		}
+	}
+	e.mu.Unlock()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for e.workers.open.Load() > 0 && time.Now().Before(deadline) {
+		for _, c := range cutters {
+			c.CutIdle(drainIdleCut)
+		}
 		<-tick.C
 	}
 	e.closeAll()

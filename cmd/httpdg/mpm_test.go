@@ -986,3 +986,46 @@ func TestMaxMemPerChild(t *testing.T) {
 		t.Errorf("a retiring child was counted as a crash:\n%s", m.log())
 	}
 }
+
+// A graceful restart closes the old generation's idle keep-alive
+// connections at once (SPEC §9), not when their KeepAliveTimeout (here a
+// minute) runs out.
+func TestGracefulClosesIdleKeepAlive(t *testing.T) {
+	for _, mpm := range []string{"prefork", "worker", "event"} {
+		t.Run(mpm, func(t *testing.T) {
+			port := freePort(t)
+			lines := append(append([]string{}, mpmSettings[mpm]...), "KeepAliveTimeout 60")
+			root := writeConf(t, map[string]string{"conf/httpd.conf": mpmConf(port, mpm, lines...)})
+			m := startMaster(t, root, port)
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Close {
+				t.Fatalf("first answer: %d, Connection close %v", resp.StatusCode, resp.Close)
+			}
+			start := time.Now()
+			m.signal(syscall.SIGUSR1)
+			// The old child closes it: EOF (or a reset), well before the
+			// minute of KeepAliveTimeout and the 30 s deadline set above.
+			if _, err := br.ReadByte(); err == nil {
+				t.Fatal("a byte after the answer")
+			} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("idle keep-alive connection still open %v after a graceful restart", time.Since(start))
+			}
+			t.Logf("%s: closed %v after the graceful restart", mpm, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}

@@ -35,6 +35,9 @@ type conn struct {
 	remoteAddr string
 	tlsState   *tls.ConnectionState
 	state      atomic.Int32 // http.ConnState
+	// idleAt is when the connection last became idle or new (Unix
+	// nanoseconds): CutIdle closes the ones idle long enough.
+	idleAt atomic.Int64
 
 	br   *bufio.Reader
 	wbuf *[]byte // the write buffer while a request is answered, else nil
@@ -98,6 +101,17 @@ func (c *conn) cutIfIdle() {
 	switch http.ConnState(c.state.Load()) {
 	case http.StateNew, http.StateIdle:
 		_ = c.rwc.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+// cutIfIdleSince cuts the connection (as cutIfIdle) if it has waited for
+// a request since before t.
+func (c *conn) cutIfIdleSince(t int64) {
+	switch http.ConnState(c.state.Load()) {
+	case http.StateNew, http.StateIdle:
+		if c.idleAt.Load() <= t {
+			_ = c.rwc.SetReadDeadline(aLongTimeAgo)
+		}
 	}
 }
 
@@ -193,6 +207,12 @@ func (c *conn) serve() {
 		}
 		if !c.serveRequest() {
 			return
+		}
+		if c.srv.WriteTimeout > 0 {
+			// now is the last write's time: the answer's end.
+			c.idleAt.Store(c.now.UnixNano())
+		} else {
+			c.idleAt.Store(time.Now().UnixNano())
 		}
 		c.setState(http.StateIdle)
 		// Nothing is pending between requests: the write buffer goes back

@@ -189,6 +189,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			_ = rwc.Close()
 			return http.ErrServerClosed
 		}
+		c.idleAt.Store(time.Now().UnixNano())
 		c.setState(http.StateNew)
 		go c.serve()
 	}
@@ -288,6 +289,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	return s.Wait(ctx)
+}
+
+// CutIdle closes the connections that have been waiting for a request for
+// idle or longer (as Shutdown closes idle ones; a request arriving at that
+// very moment is lost, as with any server closing an idle connection).
+// Called again and again while draining, it closes each idle keep-alive
+// connection soon after the drain starts, while a connection busy with
+// request after request — never idle that long — is not cut between two
+// of them: it closes after its next answer (Connection: close).
+func (s *Server) CutIdle(idle time.Duration) {
+	before := time.Now().Add(-idle).UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.cutIfIdleSince(before)
+	}
 }
 
 // Close closes the listeners and every connection at once.

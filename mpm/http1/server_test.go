@@ -552,6 +552,43 @@ func TestDrainIdleTimeout(t *testing.T) {
 	}
 }
 
+// CutIdle closes the connections idle for at least the given time, and
+// only those: not one idle for less, not one with a request in flight.
+func TestCutIdle(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+		io.WriteString(w, "done")
+	})
+	s := &Server{IdleTimeout: time.Minute} // only CutIdle closes within the client's deadline
+	addr := startServer(t, s, h)
+	idle := dial(t, addr)
+	idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	idle.response("GET")
+	busy := dial(t, addr)
+	busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-entered
+
+	// Idle for less than an hour: kept, and it serves its next request.
+	s.CutIdle(time.Hour)
+	idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := idle.response("GET"); r.status != 200 || r.body != "done" {
+		t.Fatalf("a connection idle for less than the limit was cut: %d %q", r.status, r.body)
+	}
+	s.CutIdle(0)
+	if !idle.closed() {
+		t.Error("idle connection not closed by CutIdle")
+	}
+	close(release)
+	if r := busy.response("GET"); r.body != "done" {
+		t.Errorf("the request in flight: %q", r.body)
+	}
+}
+
 func TestShutdown(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{})
