@@ -444,9 +444,28 @@ func (e *engine) drain(deadline time.Time) {
 		for _, c := range cutters {
 			c.CutIdle(drainIdleCut)
 		}
+		e.cutIdleTLS(drainIdleCut)
 		<-tick.C
 	}
 	e.closeAll()
+}
+
+// cutIdleTLS does for the HTTPS connections (served by net/http) what
+// mpm/http1's CutIdle does for plain ones: a connection waiting for a
+// request for idle or longer gets a past read deadline, so its server
+// closes it.
+func (e *engine) cutIdleTLS(idle time.Duration) {
+	before := time.Now().Add(-idle)
+	e.conns.Range(func(_, v any) bool {
+		t := v.(*connState).timed
+		if t == nil || t.outer == nil {
+			return true
+		}
+		if at, ok := t.idleSince(); ok && !at.After(before) {
+			_ = t.outer.SetReadDeadline(time.Unix(1, 0))
+		}
+		return true
+	})
 }
 
 // closeAll closes every connection at once (a stop, or a drain's deadline).

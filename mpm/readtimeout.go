@@ -31,8 +31,9 @@ type timedConn struct {
 	outer net.Conn
 
 	mu      sync.Mutex
-	reading bool // a request head is being waited for and the timer runs
-	idle    bool // between requests: the next byte starts a head
+	reading bool      // a request head is being waited for and the timer runs
+	idle    bool      // between requests: the next byte starts a head
+	idleAt  time.Time // when idle was last set (TLS only: see idleSince)
 	start   time.Time
 	got     int64
 	timer   *time.Timer
@@ -125,7 +126,19 @@ func (c *timedConn) headDone() {
 func (c *timedConn) setIdle() {
 	c.mu.Lock()
 	c.idle = true
+	if c.encrypted {
+		c.idleAt = time.Now()
+	}
 	c.mu.Unlock()
+}
+
+// idleSince tells since when a TLS connection has been waiting for its
+// next request (ok false: it is not). Plain connections are mpm/http1's,
+// which keeps that itself (Server.CutIdle).
+func (c *timedConn) idleSince() (t time.Time, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.idleAt, c.idle && c.encrypted && !c.idleAt.IsZero()
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {

@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/httpdg/httpdg/cmd/httpdg/httpdgtest"
 )
 
 // These tests run the multi-process server (-D FOREGROUND: a master and
@@ -1028,4 +1032,46 @@ func TestGracefulClosesIdleKeepAlive(t *testing.T) {
 			t.Logf("%s: closed %v after the graceful restart", mpm, time.Since(start).Round(time.Millisecond))
 		})
 	}
+}
+
+// The same over HTTPS (served by net/http): an idle keep-alive connection
+// of the old generation is closed soon after a graceful restart.
+func TestGracefulClosesIdleKeepAliveTLS(t *testing.T) {
+	port := freePort(t)
+	certPEM, keyPEM, cert := httpdgtest.SelfSigned(t, "localhost")
+	conf := strings.Replace(mpmConf(port, "event", append(append([]string{}, mpmSettings["event"]...), "KeepAliveTimeout 60",
+		"SSLEngine on", "SSLCertificateFile conf/server.crt", "SSLCertificateKeyFile conf/server.key")...),
+		fmt.Sprintf("Listen 127.0.0.1:%d\n", port), fmt.Sprintf("Listen 127.0.0.1:%d https\n", port), 1)
+	root := writeConf(t, map[string]string{"conf/httpd.conf": conf, "conf/server.crt": certPEM, "conf/server.key": keyPEM})
+	m := startMaster(t, root, port)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", fmt.Sprintf("127.0.0.1:%d", port),
+		&tls.Config{ServerName: "localhost", RootCAs: pool, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Close {
+		t.Fatalf("first answer: %d, Connection close %v", resp.StatusCode, resp.Close)
+	}
+	start := time.Now()
+	m.signal(syscall.SIGUSR1)
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("a byte after the answer")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("idle HTTPS keep-alive connection still open %v after a graceful restart", time.Since(start))
+	}
+	t.Logf("closed %v after the graceful restart", time.Since(start).Round(time.Millisecond))
 }

@@ -1,56 +1,20 @@
 package ssl_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/httpdg/httpdg/cmd/httpdg/httpdgtest"
 )
 
-// selfSigned returns a PEM certificate and key for name.
-func selfSigned(t *testing.T, name string) (certPEM, keyPEM string, cert *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ = x509.ParseCertificate(der)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})), cert
-}
-
 func TestHTTPSWithSNIAndH2(t *testing.T) {
 	port := httpdgtest.FreePort(t)
-	aCert, aKey, a := selfSigned(t, "a.test")
-	bCert, bKey, b := selfSigned(t, "b.test")
+	aCert, aKey, a := httpdgtest.SelfSigned(t, "a.test")
+	bCert, bKey, b := httpdgtest.SelfSigned(t, "b.test")
 	vhost := func(name string) string {
 		return fmt.Sprintf("<VirtualHost *:%d>\nServerName %s\nSSLEngine on\nSSLCertificateFile conf/%s.crt\nSSLCertificateKeyFile conf/%s.key\n</VirtualHost>", port, name, name, name)
 	}
@@ -106,8 +70,8 @@ func TestHTTPSListenWithoutCertificateFails(t *testing.T) {
 // TLS 1.3 handshakes are not restricted (Go chooses those suites).
 func TestHTTPSCipherSuite(t *testing.T) {
 	port := httpdgtest.FreePort(t)
-	aCert, aKey, a := selfSigned(t, "a.test")
-	bCert, bKey, b := selfSigned(t, "b.test")
+	aCert, aKey, a := httpdgtest.SelfSigned(t, "a.test")
+	bCert, bKey, b := httpdgtest.SelfSigned(t, "b.test")
 	vhost := func(name, extra string) string {
 		return fmt.Sprintf("<VirtualHost *:%d>\nServerName %s\nSSLEngine on\nSSLCertificateFile conf/%s.crt\nSSLCertificateKeyFile conf/%s.key\n%s</VirtualHost>", port, name, name, name, extra)
 	}
