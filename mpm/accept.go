@@ -34,6 +34,14 @@ type acceptor struct {
 	deliver  func(s *acceptSocket, c net.Conn, worker int, release func())
 	stopped  bool
 
+	// standby, when set, tells whether to leave new connections to
+	// another process (workers.standby): the watchers then stop, so new
+	// connections do not even wake this process, and the socket queues
+	// are looked at every standbyTick; when connections stay queued
+	// (standbyPatience) they are taken: the other process is stuck.
+	standby func() bool
+	active  bool // the watchers are running
+
 	// watching counts the watcher goroutines; stopCh closes on stop (it
 	// also wakes a gate waiting for a worker); done closes when run has
 	// returned: no connection is being accepted or delivered any more.
@@ -70,17 +78,23 @@ func (a *acceptor) setSockets(s []*acceptSocket) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.sockets = s
-	if a.gate == nil || a.stopped {
+	if a.gate == nil || a.stopped || !a.active {
 		return
 	}
 	a.restartWatchersLocked()
 }
 
-func (a *acceptor) restartWatchersLocked() {
+func (a *acceptor) stopWatchersLocked() {
 	for _, w := range a.watchers {
 		w.stop()
 	}
-	a.watchers = a.watchers[:0]
+	a.watchers = nil
+	a.active = false
+}
+
+func (a *acceptor) restartWatchersLocked() {
+	a.stopWatchersLocked()
+	a.active = true
 	for _, s := range a.sockets {
 		w, err := newSocketWatcher(s)
 		if err != nil {
@@ -136,10 +150,7 @@ func (w *socketWatcher) stopping() bool {
 func (a *acceptor) stop() {
 	a.mu.Lock()
 	a.stopped = true
-	for _, w := range a.watchers {
-		w.stop()
-	}
-	a.watchers = nil
+	a.stopWatchersLocked()
 	a.mu.Unlock()
 	a.once.Do(func() { close(a.stopCh) })
 }
@@ -162,12 +173,83 @@ func (a *acceptor) run(gate func(stop <-chan struct{}) (worker int, release func
 	defer close(a.done)
 	a.mu.Lock()
 	a.gate, a.deliver = gate, deliver
-	if !a.stopped {
+	if !a.stopped && (a.standby == nil || !a.standby()) {
 		a.restartWatchersLocked()
 	}
 	a.mu.Unlock()
+	if a.standby != nil {
+		a.superviseStandby()
+	}
 	<-a.stopCh
 	a.watching.Wait()
+}
+
+// standbyTick is how often a process in standby looks at the scoreboard
+// and at its sockets' queues; standbyPatience is how many looks in a row
+// must find a connection queued before it takes what is queued: a busy
+// process leaves one queued for a fraction of a millisecond now and then
+// (seen at a third of the looks under full load), a stuck one leaves
+// them all.
+const (
+	standbyTick     = 10 * time.Millisecond
+	standbyPatience = 10
+)
+
+// superviseStandby starts and stops the watchers as standby says, until
+// stop.
+func (a *acceptor) superviseStandby() {
+	t := time.NewTicker(standbyTick)
+	defer t.Stop()
+	// Two looks in a row, for either change: a process that has no
+	// idle worker for an instant is not swamped.
+	backlog, alone := 0, 0
+	for {
+		select {
+		case <-a.stopCh:
+			return
+		case <-t.C:
+		}
+		standby := a.standby()
+		if standby {
+			alone = 0
+		} else {
+			alone++
+		}
+		a.mu.Lock()
+		switch {
+		case a.stopped:
+		case !standby:
+			backlog = 0
+			if alone >= 2 && !a.active {
+				a.restartWatchersLocked()
+			}
+		case a.active:
+			a.stopWatchersLocked()
+		case a.queuedLocked():
+			if backlog++; backlog >= standbyPatience {
+				backlog = 0
+				// Until the next tick: what is queued now and what
+				// comes meanwhile is ours.
+				a.restartWatchersLocked()
+			}
+		default:
+			backlog = 0
+		}
+		a.mu.Unlock()
+	}
+}
+
+// queuedLocked tells whether a connection waits in a socket's accept
+// queue (TCP_INFO's unacked is a listening socket's queue length); a
+// socket it cannot tell for counts as having one.
+func (a *acceptor) queuedLocked() bool {
+	for _, s := range a.sockets {
+		info, err := unix.GetsockoptTCPInfo(s.fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil || info.Unacked > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // watch accepts from one socket until its watcher stops.

@@ -109,6 +109,7 @@ func RunChild() int {
 	}
 	w := newWorkers(settings.ThreadsPerChild, settings.MPM == "event", connLimit, lc.Scoreboard, spec.Slot)
 	w.maxConns = int64(settings.MaxConnectionsPerChild)
+	w.generation = spec.Generation
 	sockets := map[string]*os.File{}
 	for _, l := range spec.Listeners {
 		sockets[l.Key] = os.NewFile(uintptr(l.FD), "listener "+l.Key)
@@ -122,6 +123,7 @@ func RunChild() int {
 	if err := eng.activate(newGeneration(lc.Server, lc.Hooks.Request, pchild)); err != nil {
 		lc.Log.Error("core", "child pid %d: %v", os.Getpid(), err)
 	}
+	w.setAccepting(true)
 	_, _ = io.WriteString(status, msgReady+"\n")
 
 	masterGone := make(chan struct{})
@@ -131,6 +133,7 @@ func RunChild() int {
 		close(masterGone)
 	}()
 	tick := time.NewTicker(time.Second)
+	share := newCPUShare()
 	defer tick.Stop()
 	grace := gracefulTimeout(cfg)
 	for done := false; !done; {
@@ -152,7 +155,8 @@ func RunChild() int {
 			// second, letting what is in flight finish if it can.
 			eng.drain(time.Now().Add(500 * time.Millisecond))
 			done = true
-		case <-tick.C:
+		case now := <-tick.C:
+			share.step(now)
 			lc.Scoreboard.SetConns(spec.Slot, int(w.open.Load()), 0, 0, 0)
 			if why := retireReason(settings, w); why != "" {
 				lc.Log.Info("core", "child pid %d retiring: %s", os.Getpid(), why)

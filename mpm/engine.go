@@ -131,6 +131,7 @@ func newEngineWith(open func(phases.ListenAddr) (*os.File, error), w *workers) *
 		panic(fmt.Sprintf("httpdg: acceptor: %v", err)) // a pipe(2) failing at start: nothing can work
 	}
 	e.acceptor = a
+	a.standby = w.standbyFunc()
 	go a.run(w.connGate, e.deliver)
 	return e
 }
@@ -403,6 +404,7 @@ func (e *engine) shutdown(timeout time.Duration) {
 // listening sockets (the master and the other children keep theirs, so
 // connections in the queue wait for them).
 func (e *engine) stopAccepting() {
+	e.workers.stopAccepting()
 	e.acceptor.stopAndWait()
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -22,6 +22,12 @@ type workers struct {
 	conns      chan struct{} // event: the connection budget
 	board      *scoreboard.Board
 	slot       int // the process slot in the board
+	// generation is the child's config generation (standby compares
+	// it); accepting mirrors what the board says of this child.
+	generation int
+	accepting  atomic.Bool
+	acceptMu   sync.Mutex  // orders the board's writes with accepting
+	stopped    atomic.Bool // no longer accepting for good
 
 	closed   chan struct{}
 	once     sync.Once
@@ -80,13 +86,24 @@ func (w *workers) setState(i int, s scoreboard.State) {
 }
 
 // close wakes every waiter: no more connections or requests.
-func (w *workers) close() { w.once.Do(func() { close(w.closed) }) }
+func (w *workers) close() {
+	w.once.Do(func() { close(w.closed) })
+	w.stopAccepting()
+}
 
 // connGate is the acceptor's gate: it waits for a worker (prefork,
 // worker) or a connection budget (event) and returns what releases it
 // with the worker index bound to the connection (-1 for event).
 func (w *workers) connGate(stop <-chan struct{}) (worker int, release func(), ok bool) {
 	if w.perRequest {
+		select {
+		case w.conns <- struct{}{}:
+			return -1, func() { <-w.conns }, true
+		default:
+		}
+		// Out of connection budget: children in standby take over.
+		w.setAccepting(false)
+		defer w.setAccepting(true)
 		select {
 		case w.conns <- struct{}{}:
 			return -1, func() { <-w.conns }, true
@@ -115,6 +132,11 @@ func (w *workers) requestWorker(bound int) (worker int, ok bool) {
 	}
 	select {
 	case i := <-w.free:
+		if len(w.free) == 0 {
+			// No idle worker: as Apache's listener stops accepting
+			// until one is, children in standby take over.
+			w.setAccepting(false)
+		}
 		return i, true
 	case <-w.closed:
 		return -1, false
@@ -129,4 +151,52 @@ func (w *workers) releaseRequestWorker(i int) {
 	}
 	w.setState(i, scoreboard.Idle)
 	w.free <- i
+	if !w.accepting.Load() && len(w.conns) < cap(w.conns) {
+		w.setAccepting(true)
+	}
+}
+
+// setAccepting publishes (event, with a scoreboard) whether the child
+// takes connections now; only changes touch the shared board.
+func (w *workers) setAccepting(on bool) {
+	if !w.perRequest || w.board == nil || w.accepting.Load() == on {
+		return
+	}
+	w.acceptMu.Lock()
+	defer w.acceptMu.Unlock()
+	if on && w.stopped.Load() {
+		return
+	}
+	if w.accepting.Load() != on {
+		w.accepting.Store(on)
+		w.board.SetAccepting(w.slot, on)
+	}
+}
+
+// stopAccepting says for good that the child takes no more connections.
+func (w *workers) stopAccepting() {
+	w.stopped.Store(true)
+	w.setAccepting(false)
+}
+
+// standby tells whether the child should leave new connections to a
+// lower-slot child of its generation that accepts now (event). Its
+// workers are bound to requests, not connections, so one child can hold
+// many; connections gathered in the fewest children are served faster
+// than spread ones, because each Go process that sleeps and wakes between
+// requests pays its runtime's thread hand-offs, and on a small machine
+// that cost decides (README, Performance). Apache promises no
+// distribution of connections over its children.
+func (w *workers) standby() bool {
+	return w.board.AcceptingBefore(w.slot, w.generation) > 0
+}
+
+// standbyFunc is standby for the acceptor, or nil where a child never
+// stands by: prefork and worker (a worker holds a connection), no
+// scoreboard (one process), the first slot.
+func (w *workers) standbyFunc() func() bool {
+	if !w.perRequest || w.board == nil || w.slot == 0 {
+		return nil
+	}
+	return w.standby
 }

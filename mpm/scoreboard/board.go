@@ -114,7 +114,9 @@ type processSlot struct {
 	connsKeepAlive int64
 	connsWriting   int64
 	connsClosing   int64
-	_              int64
+	// accepting: the process takes new connections now (event: it has
+	// an idle worker and connection budget, and is not finishing).
+	accepting int64
 }
 
 // workerSlot is one worker's record, padded to a multiple of the cache
@@ -459,7 +461,34 @@ func (b *Board) SetProcess(slot, pid, generation int) {
 func (b *Board) SetQuiescing(slot int) {
 	if p := b.proc(slot); p != nil {
 		atomic.StoreInt64(&p.quiescing, 1)
+		atomic.StoreInt64(&p.accepting, 0)
 	}
+}
+
+// SetAccepting records whether the process in slot takes new connections
+// now (the process itself says so).
+func (b *Board) SetAccepting(slot int, on bool) {
+	if p := b.proc(slot); p != nil {
+		v := int64(0)
+		if on {
+			v = 1
+		}
+		atomic.StoreInt64(&p.accepting, v)
+	}
+}
+
+// AcceptingBefore counts the live processes of generation generation in
+// the slots below slot that take new connections now.
+func (b *Board) AcceptingBefore(slot, generation int) int {
+	n := 0
+	for i := 0; i < slot && i < b.serverLimit; i++ {
+		p := b.procs[i]
+		if atomic.LoadInt64(&p.accepting) != 0 && atomic.LoadInt64(&p.pid) != 0 &&
+			atomic.LoadInt64(&p.generation) == int64(generation) && atomic.LoadInt64(&p.quiescing) == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // ClearProcess empties slot once its process is gone: pid 0, every worker
@@ -474,6 +503,7 @@ func (b *Board) ClearProcess(slot int) {
 	}
 	atomic.StoreInt64(&p.pid, 0)
 	atomic.StoreInt64(&p.quiescing, 0)
+	atomic.StoreInt64(&p.accepting, 0)
 	for _, c := range []*int64{&p.connsTotal, &p.connsKeepAlive, &p.connsWriting, &p.connsClosing} {
 		atomic.StoreInt64(c, 0)
 	}

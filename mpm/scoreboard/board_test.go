@@ -530,3 +530,36 @@ func BenchmarkInfo(b *testing.B) {
 		_ = w.Info()
 	}
 }
+
+func TestAcceptingBefore(t *testing.T) {
+	b := mustCreate(t, 4, 2)
+	b.SetProcess(0, 100, 7)
+	b.SetProcess(1, 101, 7)
+	b.SetProcess(2, 102, 6) // an older generation
+	b.SetProcess(3, 103, 7)
+	if n := b.AcceptingBefore(3, 7); n != 0 {
+		t.Fatalf("none says it accepts: %d", n)
+	}
+	for _, s := range []int{0, 1, 2} {
+		b.SetAccepting(s, true)
+	}
+	if n := b.AcceptingBefore(3, 7); n != 2 {
+		t.Fatalf("slots 0 and 1 of generation 7 accept: %d, want 2", n)
+	}
+	if n := b.AcceptingBefore(1, 7); n != 1 {
+		t.Fatalf("before slot 1: %d, want 1", n)
+	}
+	b.SetQuiescing(0)
+	if n := b.AcceptingBefore(3, 7); n != 1 {
+		t.Fatalf("a quiescing process still counted: %d", n)
+	}
+	b.SetAccepting(1, false)
+	if n := b.AcceptingBefore(3, 7); n != 0 {
+		t.Fatalf("a full process still counted: %d", n)
+	}
+	b.SetAccepting(1, true)
+	b.ClearProcess(1)
+	if n := b.AcceptingBefore(3, 7); n != 0 {
+		t.Fatalf("a dead process still counted: %d", n)
+	}
+}

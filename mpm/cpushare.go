@@ -1,0 +1,100 @@
+package mpm
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cpuShare sizes a child's Go runtime (GOMAXPROCS) to the CPU it gets.
+// The runtime assumes the process owns the machine; a child shares it
+// with its siblings and, on a small box, with the clients. When the
+// child's threads wait on the kernel's run queues as long as they run,
+// more processors only add hand-offs between threads: one fewer. When the
+// child saturates its processors without waiting, one more — unless that
+// was tried and the wait came back (then not again for a while, longer
+// each time).
+type cpuShare struct {
+	max        int
+	run, wait  int64 // the threads' totals at the last step (ns)
+	at         time.Time
+	hold       time.Duration // no increase before holdUntil
+	holdUntil  time.Time
+	raisedAt   time.Time // the last increase, to judge it
+	raisedFrom int
+	disabled   bool
+}
+
+func newCPUShare() *cpuShare {
+	return &cpuShare{max: runtime.NumCPU(), hold: 10 * time.Second, disabled: os.Getenv("GOMAXPROCS") != ""}
+}
+
+// step reads the threads' times and adjusts GOMAXPROCS; now is the tick.
+func (s *cpuShare) step(now time.Time) {
+	if s.disabled {
+		return
+	}
+	run, wait, ok := threadTimes()
+	if !ok {
+		return
+	}
+	if s.at.IsZero() {
+		s.run, s.wait, s.at = run, wait, now
+		return
+	}
+	dRun, dWait, dt := run-s.run, wait-s.wait, now.Sub(s.at)
+	s.run, s.wait, s.at = run, wait, now
+	cur := runtime.GOMAXPROCS(0)
+	if next := s.decide(cur, dRun, dWait, dt, now); next != cur {
+		runtime.GOMAXPROCS(next)
+	}
+}
+
+// decide is step's rule, apart for tests.
+func (s *cpuShare) decide(cur int, dRun, dWait int64, dt time.Duration, now time.Time) int {
+	busy := float64(dRun) / float64(dt)
+	if busy < 0.5 {
+		return cur // mostly idle: nothing to learn
+	}
+	waits := float64(dWait) / float64(dRun)
+	if waits > 0.5 && cur > 1 {
+		if !s.raisedAt.IsZero() && now.Sub(s.raisedAt) < 3*time.Second {
+			// The last increase brought the wait back: hold longer.
+			s.hold = min(2*s.hold, 10*time.Minute)
+		}
+		s.raisedAt = time.Time{}
+		s.holdUntil = now.Add(s.hold)
+		return cur - 1
+	}
+	if waits < 0.05 && busy > float64(cur)-0.2 && cur < s.max && now.After(s.holdUntil) {
+		s.raisedAt = now
+		return cur + 1
+	}
+	return cur
+}
+
+// threadTimes sums the process's threads' run and run-queue wait times
+// (/proc/self/task/*/schedstat, nanoseconds).
+func threadTimes() (run, wait int64, ok bool) {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 2 {
+			continue
+		}
+		r, _ := strconv.ParseInt(f[0], 10, 64)
+		w, _ := strconv.ParseInt(f[1], 10, 64)
+		run += r
+		wait += w
+	}
+	return run, wait, true
+}
