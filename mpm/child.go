@@ -134,6 +134,8 @@ func RunChild() int {
 	}()
 	tick := time.NewTicker(time.Second)
 	share := newCPUShare()
+	shareTick := time.NewTicker(cpuShareInterval)
+	defer shareTick.Stop()
 	defer tick.Stop()
 	grace := gracefulTimeout(cfg)
 	for done := false; !done; {
@@ -155,8 +157,9 @@ func RunChild() int {
 			// second, letting what is in flight finish if it can.
 			eng.drain(time.Now().Add(500 * time.Millisecond))
 			done = true
-		case now := <-tick.C:
+		case now := <-shareTick.C:
 			share.step(now)
+		case <-tick.C:
 			lc.Scoreboard.SetConns(spec.Slot, int(w.open.Load()), 0, 0, 0)
 			if why := retireReason(settings, w); why != "" {
 				lc.Log.Info("core", "child pid %d retiring: %s", os.Getpid(), why)

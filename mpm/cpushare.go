@@ -13,19 +13,27 @@ import (
 // with its siblings and, on a small box, with the clients. When the
 // child's threads wait on the kernel's run queues as long as they run,
 // more processors only add hand-offs between threads: one fewer. When the
-// child saturates its processors without waiting, one more — unless that
-// was tried and the wait came back (then not again for a while, longer
-// each time).
+// child keeps its processors busy without waiting for raiseAfter seconds,
+// one more — unless that was tried and the wait came back (then not again
+// for a while, longer each time).
 type cpuShare struct {
-	max        int
-	run, wait  int64 // the threads' totals at the last step (ns)
-	at         time.Time
-	hold       time.Duration // no increase before holdUntil
-	holdUntil  time.Time
-	raisedAt   time.Time // the last increase, to judge it
-	raisedFrom int
-	disabled   bool
+	max       int
+	run, wait int64 // the threads' totals at the last step (ns)
+	at        time.Time
+	hold      time.Duration // no increase before holdUntil
+	holdUntil time.Time
+	raisedAt  time.Time // the last increase, to judge it
+	calm      int       // busy ticks in a row without waiting
+	disabled  bool
 }
+
+// cpuShareInterval is how often a child looks (a quarter second: a child
+// started into heavy load finds its share within a second).
+const cpuShareInterval = 250 * time.Millisecond
+
+// raiseAfter is how many busy looks in a row without waiting (5 seconds)
+// make a child try one more processor: a burst of load is not enough.
+const raiseAfter = int(5 * time.Second / cpuShareInterval)
 
 func newCPUShare() *cpuShare {
 	return &cpuShare{max: runtime.NumCPU(), hold: 10 * time.Second, disabled: os.Getenv("GOMAXPROCS") != ""}
@@ -56,9 +64,15 @@ func (s *cpuShare) step(now time.Time) {
 func (s *cpuShare) decide(cur int, dRun, dWait int64, dt time.Duration, now time.Time) int {
 	busy := float64(dRun) / float64(dt)
 	if busy < 0.5 {
+		s.calm = 0
 		return cur // mostly idle: nothing to learn
 	}
 	waits := float64(dWait) / float64(dRun)
+	if waits < 0.05 && busy > float64(cur)-0.2 {
+		s.calm++
+	} else {
+		s.calm = 0
+	}
 	if waits > 0.5 && cur > 1 {
 		if !s.raisedAt.IsZero() && now.Sub(s.raisedAt) < 3*time.Second {
 			// The last increase brought the wait back: hold longer.
@@ -68,8 +82,8 @@ func (s *cpuShare) decide(cur int, dRun, dWait int64, dt time.Duration, now time
 		s.holdUntil = now.Add(s.hold)
 		return cur - 1
 	}
-	if waits < 0.05 && busy > float64(cur)-0.2 && cur < s.max && now.After(s.holdUntil) {
-		s.raisedAt = now
+	if s.calm >= raiseAfter && cur < s.max && now.After(s.holdUntil) {
+		s.raisedAt, s.calm = now, 0
 		return cur + 1
 	}
 	return cur
