@@ -1006,36 +1006,12 @@ func TestGracefulClosesIdleKeepAlive(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			br := bufio.NewReader(c)
-			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || resp.Close {
-				t.Fatalf("first answer: %d, Connection close %v", resp.StatusCode, resp.Close)
-			}
-			start := time.Now()
-			m.signal(syscall.SIGUSR1)
-			// The old child closes it: EOF (or a reset), well before the
-			// minute of KeepAliveTimeout and the 30 s deadline set above.
-			if _, err := br.ReadByte(); err == nil {
-				t.Fatal("a byte after the answer")
-			} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				t.Fatalf("idle keep-alive connection still open %v after a graceful restart", time.Since(start))
-			}
-			t.Logf("%s: closed %v after the graceful restart", mpm, time.Since(start).Round(time.Millisecond))
+			closedAfterGraceful(t, m, c)
 		})
 	}
 }
 
-// The same over HTTPS (served by net/http): an idle keep-alive connection
-// of the old generation is closed soon after a graceful restart.
+// The same over HTTPS (served by net/http).
 func TestGracefulClosesIdleKeepAliveTLS(t *testing.T) {
 	port := freePort(t)
 	certPEM, keyPEM, cert := httpdgtest.SelfSigned(t, "localhost")
@@ -1052,6 +1028,14 @@ func TestGracefulClosesIdleKeepAliveTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	closedAfterGraceful(t, m, c)
+}
+
+// closedAfterGraceful gets one keep-alive answer on c, makes m restart
+// gracefully and checks that the old child closes c: EOF (or a reset)
+// well before the minute of KeepAliveTimeout and a 30 s deadline.
+func closedAfterGraceful(t *testing.T, m *master, c net.Conn) {
+	t.Helper()
 	br := bufio.NewReader(c)
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
@@ -1071,7 +1055,7 @@ func TestGracefulClosesIdleKeepAliveTLS(t *testing.T) {
 	if _, err := br.ReadByte(); err == nil {
 		t.Fatal("a byte after the answer")
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("idle HTTPS keep-alive connection still open %v after a graceful restart", time.Since(start))
+		t.Fatalf("idle keep-alive connection still open %v after a graceful restart", time.Since(start))
 	}
 	t.Logf("closed %v after the graceful restart", time.Since(start).Round(time.Millisecond))
 }
