@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -13,12 +14,13 @@ import (
 // with its siblings and, on a small box, with the clients. When the
 // child's threads wait on the kernel's run queues as long as they run,
 // more processors only add hand-offs between threads: one fewer. When the
-// child keeps its processors busy without waiting for raiseAfter seconds,
+// child keeps its processors busy without waiting for raiseAfter looks,
 // one more — unless that was tried and the wait came back (then not again
 // for a while, longer each time).
 type cpuShare struct {
 	max       int
-	run, wait int64 // the threads' totals at the last step (ns)
+	cpu       int64 // the process's CPU time at the last step (ns)
+	run, wait int64 // the threads' totals at the last step (ns; 0: none)
 	at        time.Time
 	hold      time.Duration // no increase before holdUntil
 	holdUntil time.Time
@@ -35,24 +37,40 @@ const cpuShareInterval = 250 * time.Millisecond
 // make a child try one more processor: a burst of load is not enough.
 const raiseAfter = int(5 * time.Second / cpuShareInterval)
 
+// newCPUShare starts from the runtime's own choice, which is also the most
+// it will use (Go's default already follows a cgroup CPU limit).
 func newCPUShare() *cpuShare {
-	return &cpuShare{max: runtime.NumCPU(), hold: 10 * time.Second, disabled: os.Getenv("GOMAXPROCS") != ""}
+	return &cpuShare{max: runtime.GOMAXPROCS(0), hold: 10 * time.Second, disabled: os.Getenv("GOMAXPROCS") != ""}
 }
 
 // step reads the threads' times and adjusts GOMAXPROCS; now is the tick.
+// An idle child (most of them, under prefork) costs one getrusage a look:
+// the threads' times are read only while the process is busy.
 func (s *cpuShare) step(now time.Time) {
 	if s.disabled {
+		return
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return
+	}
+	cpu := ru.Utime.Nano() + ru.Stime.Nano()
+	dCPU, dt := cpu-s.cpu, now.Sub(s.at)
+	s.cpu = cpu
+	if s.at.IsZero() || float64(dCPU) < 0.5*float64(dt) {
+		s.at, s.run, s.calm = now, 0, 0 // idle: nothing to learn
 		return
 	}
 	run, wait, ok := threadTimes()
 	if !ok {
 		return
 	}
-	if s.at.IsZero() {
+	if s.run == 0 {
+		// Busy from now on: the next look judges.
 		s.run, s.wait, s.at = run, wait, now
 		return
 	}
-	dRun, dWait, dt := run-s.run, wait-s.wait, now.Sub(s.at)
+	dRun, dWait := run-s.run, wait-s.wait
 	s.run, s.wait, s.at = run, wait, now
 	cur := runtime.GOMAXPROCS(0)
 	if next := s.decide(cur, dRun, dWait, dt, now); next != cur {
