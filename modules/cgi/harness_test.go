@@ -19,6 +19,7 @@ import (
 	_ "github.com/httpdg/httpdg/modules/dir"
 	_ "github.com/httpdg/httpdg/modules/static"
 	"github.com/httpdg/httpdg/phases"
+	"github.com/httpdg/httpdg/phases/phasestest"
 )
 
 // harness runs one generation of a config in the test process, as a
@@ -29,7 +30,7 @@ type harness struct {
 	root   string
 	lc     *phases.Lifecycle
 	pchild *phases.Pool
-	once   sync.Once
+	child  *phasestest.Child
 }
 
 // newHarness loads conf (ServerRoot a fresh directory, which ROOT in
@@ -62,29 +63,15 @@ func newHarness(t *testing.T, conf string, scripts, files map[string]string) *ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc := phases.NewLifecycle(func() (*config.Config, error) { return cfg, nil })
-	lc.Process.InChild = true
-	if err := lc.RunGeneration(); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, root: root, lc: lc, pchild: lc.ChildInit()}
-	t.Cleanup(h.exit)
-	return h
+	c := phasestest.StartChild(t, cfg, root)
+	return &harness{t: t, root: root, lc: c.LC, pchild: c.Pchild, child: c}
 }
 
-func (h *harness) exit() {
-	h.once.Do(func() {
-		h.lc.ChildExit(h.pchild)
-		h.lc.Pconf.Clear()
-		h.lc.Plog.Clear()
-	})
-}
+// exit runs child_exit (before the test ends, to see what it does).
+func (h *harness) exit() { h.child.Exit() }
 
 // errorLog is the generation's error log so far.
-func (h *harness) errorLog() string {
-	b, _ := os.ReadFile(filepath.Join(h.root, "logs", "error_log"))
-	return string(b)
-}
+func (h *harness) errorLog() string { return h.child.ErrorLog() }
 
 // recorder is the response a request wrote.
 type recorder struct {

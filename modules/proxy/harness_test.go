@@ -5,15 +5,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/httpdg/httpdg/config"
 	"github.com/httpdg/httpdg/phases"
 	"github.com/httpdg/httpdg/phases/phasestest"
 )
@@ -27,7 +23,7 @@ type harness struct {
 	root   string
 	lc     *phases.Lifecycle
 	pchild *phases.Pool
-	once   sync.Once
+	child  *phasestest.Child
 }
 
 func newHarness(t *testing.T, conf string) *harness {
@@ -36,30 +32,15 @@ func newHarness(t *testing.T, conf string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc := phases.NewLifecycle(func() (*config.Config, error) { return cfg, nil })
-	lc.Process.InChild = true
-	if err := lc.RunGeneration(); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, root: root, lc: lc, pchild: lc.ChildInit()}
-	t.Cleanup(h.exit)
-	return h
+	c := phasestest.StartChild(t, cfg, root)
+	return &harness{t: t, root: root, lc: c.LC, pchild: c.Pchild, child: c}
 }
 
-// exit runs child_exit and destroys pchild, once.
-func (h *harness) exit() {
-	h.once.Do(func() {
-		h.lc.ChildExit(h.pchild)
-		h.lc.Pconf.Clear()
-		h.lc.Plog.Clear()
-	})
-}
+// exit runs child_exit (before the test ends, to see what it does).
+func (h *harness) exit() { h.child.Exit() }
 
 // errorLog is the generation's error log so far.
-func (h *harness) errorLog() string {
-	b, _ := os.ReadFile(filepath.Join(h.root, "logs", "error_log"))
-	return string(b)
-}
+func (h *harness) errorLog() string { return h.child.ErrorLog() }
 
 // recorder is the response a request wrote.
 type recorder struct {

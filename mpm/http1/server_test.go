@@ -552,18 +552,24 @@ func TestDrainIdleTimeout(t *testing.T) {
 	}
 }
 
-// CutIdle closes the connections idle for at least the given time, and
-// only those: not one idle for less, not one with a request in flight.
-func TestCutIdle(t *testing.T) {
-	release := make(chan struct{})
-	entered := make(chan struct{})
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// slowHandler answers "done"; /slow first closes entered and waits until
+// release is closed (a request in flight for as long as a test needs).
+func slowHandler() (h http.Handler, entered, release chan struct{}) {
+	entered, release = make(chan struct{}), make(chan struct{})
+	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			close(entered)
 			<-release
 		}
 		io.WriteString(w, "done")
 	})
+	return h, entered, release
+}
+
+// CutIdle closes the connections idle for at least the given time, and
+// only those: not one idle for less, not one with a request in flight.
+func TestCutIdle(t *testing.T) {
+	h, entered, release := slowHandler()
 	s := &Server{IdleTimeout: time.Minute} // only CutIdle closes within the client's deadline
 	addr := startServer(t, s, h)
 	idle := dial(t, addr)
@@ -604,15 +610,7 @@ func TestCutIdle(t *testing.T) {
 }
 
 func TestShutdown(t *testing.T) {
-	release := make(chan struct{})
-	entered := make(chan struct{})
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			close(entered)
-			<-release
-		}
-		io.WriteString(w, "done")
-	})
+	h, entered, release := slowHandler()
 	s := &Server{IdleTimeout: testTimeout}
 	addr := startServer(t, s, h)
 	idle := dial(t, addr)
